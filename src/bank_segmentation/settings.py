@@ -1,0 +1,11 @@
+"""Project settings (see https://docs.kedro.org/en/stable/configure/configuration_basics/)."""
+
+from omegaconf.resolvers import oc
+
+CONFIG_LOADER_ARGS = {
+    "base_env": "base",
+    "default_run_env": "local",
+    # Lets conf/base/mlflow.yml fall back to the embedded SQLite store unless
+    # MLFLOW_TRACKING_URI points at a shared server.
+    "custom_resolvers": {"oc.env": oc.env},
+}
