@@ -1,0 +1,82 @@
+"""Custom Kedro datasets."""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import pandas as pd
+from kedro.io import AbstractDataset
+
+from bank_segmentation.errors import DataContractError
+
+logger = logging.getLogger(__name__)
+
+SOURCE_ATTR = "source"
+ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
+DELIMITERS = ",;\t|"
+
+
+class CustomerTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
+    """A customer CSV export read as text, whatever its encoding, delimiter or BOM.
+
+    Every cell is loaded as a string so that validation can report the exact rows whose values are not
+    numbers; the file path travels with the frame in ``DataFrame.attrs["source"]`` for error messages.
+    """
+
+    def __init__(self, filepath: str, metadata: dict[str, Any] | None = None) -> None:
+        self._filepath = PurePosixPath(filepath)
+        self.metadata = metadata
+
+    def _describe(self) -> dict[str, Any]:
+        return {"filepath": str(self._filepath)}
+
+    def _load(self) -> pd.DataFrame:
+        path = Path(self._filepath)
+        if not path.is_file():
+            raise DataContractError("the file does not exist", source=str(path), rule="file_exists")
+        raw = path.read_bytes()
+        text, encoding = _decode(raw)
+        if encoding != "utf-8-sig":
+            logger.warning("%s is not UTF-8; read it as %s", path, encoding)
+        if not text.strip():
+            raise DataContractError("the file is empty", source=str(path), rule="not_empty")
+        frame = pd.read_csv(
+            io.StringIO(text),
+            sep=_sniff_delimiter(text),
+            dtype=str,
+            keep_default_na=False,
+            skipinitialspace=True,
+        )
+        frame.attrs[SOURCE_ATTR] = str(path)
+        return frame
+
+    def _save(self, data: pd.DataFrame) -> None:
+        path = Path(self._filepath)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data.to_csv(path, index=False)
+
+    def _exists(self) -> bool:
+        return Path(self._filepath).is_file()
+
+
+def _decode(raw: bytes) -> tuple[str, str]:
+    """Decode bytes with the first encoding that fits; the BOM is dropped."""
+    for encoding in ENCODINGS:
+        try:
+            return raw.decode(encoding), encoding
+        except UnicodeDecodeError:
+            continue
+    raise AssertionError("latin-1 decodes any byte string")  # pragma: no cover
+
+
+def _sniff_delimiter(text: str) -> str:
+    """Guess the delimiter from the header line; default to a comma."""
+    header = text.splitlines()[0]
+    try:
+        return csv.Sniffer().sniff(header, delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        return ","
