@@ -1,0 +1,94 @@
+"""Shared fixtures: a throw-away copy of the project and a real Kedro runner."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from kedro.framework.session import KedroSession
+from kedro.framework.startup import bootstrap_project
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DATA_LAYERS = (
+    "01_raw",
+    "02_intermediate",
+    "03_primary",
+    "04_feature",
+    "05_model_input",
+    "06_models",
+    "07_model_output",
+    "08_reporting",
+)
+
+os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+
+
+def real_table_path() -> Path | None:
+    """Where the real CC GENERAL table lies, if this machine has it."""
+    candidates = [os.environ.get("CC_GENERAL_CSV"), REPO_ROOT.parent / "shared/data/cc_general.csv"]
+    return next((Path(c) for c in candidates if c and Path(c).is_file()), None)
+
+
+@pytest.fixture(scope="session")
+def real_table() -> Path:
+    """Path of the real CC GENERAL table; the test skips when it is absent."""
+    path = real_table_path()
+    if path is None:
+        pytest.skip("real CC GENERAL table absent (../shared/data/cc_general.csv or $CC_GENERAL_CSV)")
+    return path
+
+
+def make_project_copy(destination: Path) -> Path:
+    """Copy conf, shipped raw data and project metadata to ``destination``."""
+    destination.mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO_ROOT / "pyproject.toml", destination / "pyproject.toml")
+    shutil.copytree(REPO_ROOT / "conf" / "base", destination / "conf" / "base")
+    (destination / "conf" / "local").mkdir(parents=True)
+    if (REPO_ROOT / "conf" / "logging.yml").exists():
+        shutil.copy(REPO_ROOT / "conf" / "logging.yml", destination / "conf" / "logging.yml")
+    for layer in DATA_LAYERS:
+        (destination / "data" / layer).mkdir(parents=True, exist_ok=True)
+    for csv in (REPO_ROOT / "data" / "01_raw").glob("*.csv"):
+        shutil.copy(csv, destination / "data" / "01_raw" / csv.name)
+    return destination
+
+
+@pytest.fixture
+def project_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh copy of the project in a temp folder, made the working directory.
+
+    Outputs, the MLflow SQLite store and the Optuna study land in the copy, never in the repo.
+    """
+    project = make_project_copy(tmp_path / "project")
+    monkeypatch.chdir(project)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    return project
+
+
+RunPipeline = Callable[..., dict[str, Any]]
+
+
+@pytest.fixture
+def run_pipeline(project_copy: Path) -> RunPipeline:
+    """Run pipelines of the project copy through the real Kedro session and runner."""
+
+    def _run(
+        pipelines: list[str] | None = None, params: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        bootstrap_project(project_copy)
+        with KedroSession.create(project_path=project_copy, runtime_params=params or {}) as session:
+            return session.run(pipeline_names=pipelines)
+
+    return _run
+
+
+def read_output(project: Path, relative: str) -> pd.DataFrame:
+    """Read a tabular output of a run by its path under the project."""
+    path = project / relative
+    return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
