@@ -40,7 +40,9 @@ def real_table() -> Path:
     """Path of the real CC GENERAL table; the test skips when it is absent."""
     path = real_table_path()
     if path is None:
-        pytest.skip("real CC GENERAL table absent (../shared/data/cc_general.csv or $CC_GENERAL_CSV)")
+        pytest.skip(
+            "real CC GENERAL table absent (../shared/data/cc_general.csv or $CC_GENERAL_CSV)"
+        )
     return path
 
 

@@ -1,0 +1,122 @@
+"""Nodes of the data processing pipeline; the scoring pipeline reuses them unchanged."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bank_segmentation.imputation import CustomerImputer, fit_imputer
+from bank_segmentation.schema import (
+    PURCHASE_TYPE_PREFIX,
+    PURCHASE_TYPES,
+    Schema,
+    model_input_roles,
+)
+from bank_segmentation.validation import validate_table
+
+logger = logging.getLogger(__name__)
+
+PURCHASE_TYPE = "PURCHASE_TYPE"
+
+
+def validate_customers(
+    customers_raw: pd.DataFrame, schema: dict[str, Any], validation: dict[str, Any]
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """Split the raw table into validated customers and quarantined rows, with a report."""
+    outcome = validate_table(customers_raw, Schema.from_params(schema), validation)
+    return outcome.kept, outcome.rejected, outcome.report
+
+
+def learn_imputer(
+    customers_validated: pd.DataFrame, schema: dict[str, Any], imputation: dict[str, Any]
+) -> CustomerImputer:
+    """Learn the imputation statistics from the validated customers."""
+    return fit_imputer(customers_validated, Schema.from_params(schema).feature_columns, imputation)
+
+
+def impute_customers(
+    customers_validated: pd.DataFrame, imputer: CustomerImputer
+) -> tuple[pd.DataFrame, dict[str, dict[str, Any]]]:
+    """Fill every missing value with the learned imputer; report what was filled."""
+    return imputer.transform(customers_validated)
+
+
+def _ratio(frame: pd.DataFrame, spec: Mapping[str, Any]) -> pd.Series:
+    """numerator / sum(denominator), ``when_zero`` where the denominator is not positive."""
+    numerator = frame[spec["numerator"]].to_numpy(dtype="float64")
+    denominator = frame[list(spec["denominator"])].to_numpy(dtype="float64").sum(axis=1)
+    safe = denominator > 0
+    out = np.full(len(frame), float(spec["when_zero"]))
+    np.divide(numerator, denominator, out=out, where=safe)
+    return pd.Series(out, index=frame.index)
+
+
+def _purchase_type(frame: pd.DataFrame, oneoff_column: str, installment_column: str) -> pd.Series:
+    """none / one_off / installment / both, from which purchase amounts are positive."""
+    oneoff = frame[oneoff_column].gt(0).to_numpy()
+    installment = frame[installment_column].gt(0).to_numpy()
+    codes = oneoff.astype(int) + 2 * installment.astype(int)
+    return pd.Series(np.asarray(PURCHASE_TYPES)[codes], index=frame.index)
+
+
+def engineer_features(customers_clean: pd.DataFrame, features: dict[str, Any]) -> pd.DataFrame:
+    """Add the card KPIs and the purchase type to the cleaned customers."""
+    enriched = customers_clean.copy()
+    if features.get("kpis_enabled", True):
+        for name, spec in features["kpis"].items():
+            enriched[name] = _ratio(enriched, spec)
+    purchase_type = features.get("purchase_type", {})
+    if purchase_type.get("enabled", False):
+        enriched[PURCHASE_TYPE] = _purchase_type(
+            enriched, purchase_type["oneoff_column"], purchase_type["installment_column"]
+        )
+    return enriched
+
+
+def build_model_input(
+    customer_features: pd.DataFrame, schema: dict[str, Any], features: dict[str, Any]
+) -> pd.DataFrame:
+    """Keep the id and every numeric model-input column; one-hot encode the purchase type."""
+    parsed_schema = Schema.from_params(schema)
+    model_input = customer_features[[parsed_schema.id_column]].copy()
+    for col, role in model_input_roles(parsed_schema, features).items():
+        if role == "indicator":
+            kind = col.removeprefix(PURCHASE_TYPE_PREFIX).lower()
+            model_input[col] = customer_features[PURCHASE_TYPE].eq(kind).astype("float64")
+        else:
+            model_input[col] = customer_features[col].astype("float64")
+    numeric = model_input.drop(columns=parsed_schema.id_column).to_numpy()
+    if not np.isfinite(numeric).all():
+        raise ValueError("model input holds NaN or inf: an imputation or KPI rule is missing")
+    return model_input
+
+
+def summarise_data_quality(
+    validation_report: dict[str, Any],
+    customers_validated: pd.DataFrame,
+    imputed_counts: dict[str, dict[str, Any]],
+    schema: dict[str, Any],
+) -> dict[str, Any]:
+    """One data-quality summary: rows in/kept/quarantined, repairs, missing and imputed values."""
+    columns = Schema.from_params(schema).feature_columns
+    missing = customers_validated[columns].isna().sum()
+    summary = {
+        **validation_report,
+        "missing_values": {col: int(n) for col, n in missing.items() if n},
+        "imputed": imputed_counts,
+        "conservation_holds": validation_report["rows_in"]
+        == validation_report["rows_kept"] + validation_report["rows_quarantined"],
+    }
+    logger.info(
+        "Data quality: %d rows in, %d kept, %d quarantined, %d values repaired, %d imputed",
+        summary["rows_in"],
+        summary["rows_kept"],
+        summary["rows_quarantined"],
+        sum(validation_report["repairs"].values()),
+        sum(sum(c.values()) for c in imputed_counts.values()),
+    )
+    return summary

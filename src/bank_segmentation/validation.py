@@ -1,0 +1,282 @@
+"""The customer-table contract: header matching, numeric parsing and per-rule policies.
+
+Every rule has a policy from ``params:validation.policies``:
+``repair`` fixes the value and counts it, ``quarantine`` moves the row to the rejected-rows file with every
+reason, ``fail`` stops the run with a message that names the file, the column, the rule and example rows.
+Rows in = rows kept + rows quarantined, always.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from bank_segmentation.datasets import SOURCE_ATTR
+from bank_segmentation.errors import DataContractError
+from bank_segmentation.schema import Schema
+
+logger = logging.getLogger(__name__)
+
+POLICIES = ("repair", "quarantine", "fail")
+# Rules whose repair has a meaning; the others accept quarantine or fail only.
+REPAIRABLE = {"numeric_type", "finite", "non_negative", "frequency_range", "tenure_min"}
+MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none"})
+HEADER_LINE_OFFSET = 2  # file line = row position + header line + 1-based numbering
+REJECTED_LINE = "line"
+REJECTED_REASONS = "reasons"
+
+
+@dataclass
+class ValidationOutcome:
+    """What validation kept, what it quarantined and what it changed."""
+
+    kept: pd.DataFrame
+    rejected: pd.DataFrame
+    report: dict[str, Any] = field(default_factory=dict)
+
+
+def normalise_header(name: object) -> str:
+    """Header key for tolerant matching: no BOM, no surrounding spaces, upper case."""
+    return str(name).replace("\ufeff", "").strip().upper()
+
+
+def match_columns(raw: pd.DataFrame, schema: Schema, source: str) -> tuple[pd.DataFrame, list[str]]:
+    """Rename raw headers to the schema's names; fail on missing columns, return the extras."""
+    wanted = {normalise_header(col): col for col in [schema.id_column, *schema.columns]}
+    renames, extras = {}, []
+    for col in raw.columns:
+        key = normalise_header(col)
+        if key in wanted and wanted[key] not in renames.values():
+            renames[col] = wanted[key]
+        else:
+            extras.append(str(col))
+    missing = [col for col in wanted.values() if col not in renames.values()]
+    if missing:
+        found = ", ".join(map(str, raw.columns[:8])) + (" ..." if raw.shape[1] > 8 else "")
+        hint = (
+            " (the file has a single column: is the delimiter one of , ; tab |?)"
+            if raw.shape[1] == 1
+            else ""
+        )
+        raise DataContractError(
+            f"required column(s) {missing} not found; the header has: {found}{hint}",
+            source=source,
+            column=missing[0],
+            rule="required_columns",
+        )
+    return raw.rename(columns=renames)[list(wanted.values())], extras
+
+
+def parse_numbers(text: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Numbers from text cells, and the mask of cells that hold text that is not a number."""
+    stripped = text.astype("string").str.strip()
+    missing = stripped.isna() | stripped.str.lower().isin(MISSING_TOKENS)
+    values = pd.to_numeric(stripped.where(~missing), errors="coerce").astype("float64")
+    return values, values.isna() & ~missing
+
+
+def _rule_checks(schema: Schema) -> dict[str, tuple[list[str], Callable[[pd.Series], pd.Series]]]:
+    """Each range rule: the columns it covers and the vectorised test a valid value passes."""
+    return {
+        "finite": (schema.feature_columns, lambda s: ~np.isinf(s)),
+        "non_negative": (
+            schema.columns_with("amount", "count", "limit"),
+            lambda s: s.ge(0) | ~np.isfinite(s),
+        ),
+        "frequency_range": (schema.columns_with("frequency"), lambda s: s.between(0, 1)),
+        "tenure_min": (schema.columns_with("tenure"), lambda s: s.ge(1)),
+    }
+
+
+def build_pandera_schema(schema: Schema) -> pa.DataFrameSchema:
+    """The pandera contract of a parsed customer table; check names are the rule names."""
+    checks_by_column: dict[str, list[pa.Check]] = {col: [] for col in schema.feature_columns}
+    for rule, (columns, test) in _rule_checks(schema).items():
+        for col in columns:
+            checks_by_column[col].append(pa.Check(test, name=rule, ignore_na=True))
+    columns = {
+        schema.id_column: pa.Column(
+            str, nullable=False, unique=True, report_duplicates="exclude_first"
+        ),
+        **{
+            col: pa.Column(float, checks_by_column[col], nullable=True)
+            for col in schema.feature_columns
+        },
+    }
+    return pa.DataFrameSchema(columns, strict=False)
+
+
+PANDERA_RULES = {"not_nullable": "id_not_empty", "field_uniqueness": "id_unique"}
+
+
+def find_violations(parsed: pd.DataFrame, schema: Schema) -> pd.DataFrame:
+    """Every broken rule as rows of (rule, column, index, value)."""
+    try:
+        build_pandera_schema(schema).validate(parsed, lazy=True)
+    except pa.errors.SchemaErrors as errors:
+        cases = errors.failure_cases
+        cases = cases[cases["index"].notna()]
+        return pd.DataFrame(
+            {
+                "rule": cases["check"].map(lambda c: PANDERA_RULES.get(c, c)),
+                "column": cases["column"],
+                "index": cases["index"].astype(int),
+                "value": cases["failure_case"].astype(str),
+            }
+        )
+    return pd.DataFrame(columns=["rule", "column", "index", "value"])
+
+
+def _examples(cases: pd.DataFrame, limit: int) -> list[str]:
+    """'line N: value' strings for the first ``limit`` violations."""
+    head = cases.head(limit)
+    return [f"line {i + HEADER_LINE_OFFSET}: {v!r}" for i, v in zip(head["index"], head["value"])]
+
+
+def _repair(parsed: pd.DataFrame, rule: str, column: str, index: pd.Index, schema: Schema) -> None:
+    """Fix the violating cells in place: bad numbers become missing, ranges are clipped."""
+    if rule in ("numeric_type", "finite"):
+        parsed.loc[index, column] = np.nan
+    elif rule == "non_negative":
+        parsed.loc[index, column] = 0.0
+    elif rule == "frequency_range":
+        parsed.loc[index, column] = parsed.loc[index, column].clip(0.0, 1.0)
+    elif rule == "tenure_min":
+        parsed.loc[index, column] = 1.0
+
+
+def check_policies(policies: Mapping[str, str]) -> None:
+    """Reject unknown policies, and repair where a rule cannot be repaired."""
+    for rule, policy in policies.items():
+        if policy not in POLICIES:
+            raise ValueError(
+                f"parameters 'validation.policies.{rule}': {policy!r} not in {POLICIES}"
+            )
+        if policy == "repair" and rule not in REPAIRABLE:
+            raise ValueError(
+                f"parameters 'validation.policies.{rule}': this rule cannot be repaired; "
+                "use quarantine or fail"
+            )
+
+
+def validate_table(
+    raw: pd.DataFrame, schema: Schema, params: Mapping[str, Any]
+) -> ValidationOutcome:
+    """Apply the contract to a raw text table: repair, quarantine or fail, rule by rule."""
+    source = raw.attrs.get(SOURCE_ATTR, "<in-memory table>")
+    policies = params["policies"]
+    check_policies(policies)
+    table, extras = match_columns(raw, schema, source)
+    if extras:
+        logger.warning("%s: ignoring %d unknown column(s): %s", source, len(extras), extras[:10])
+    if table.empty:
+        raise DataContractError(
+            "the file has a header but no rows", source=source, rule="not_empty"
+        )
+
+    parsed = pd.DataFrame(index=table.index)
+    ids = table[schema.id_column].astype("string").str.strip()
+    parsed[schema.id_column] = ids.mask(ids.eq("")).astype(object)
+    text_cells = []
+    for col in schema.feature_columns:
+        parsed[col], is_text = parse_numbers(table[col])
+        if is_text.any():
+            text_cells.append(
+                pd.DataFrame(
+                    {
+                        "rule": "numeric_type",
+                        "column": col,
+                        "index": table.index[is_text],
+                        "value": table.loc[is_text, col].astype(str),
+                    }
+                )
+            )
+    violations = pd.concat([*text_cells, find_violations(parsed, schema)], ignore_index=True)
+    return _apply_policies(raw, parsed, violations, schema, params, source, extras)
+
+
+def _apply_policies(
+    raw: pd.DataFrame,
+    parsed: pd.DataFrame,
+    violations: pd.DataFrame,
+    schema: Schema,
+    params: Mapping[str, Any],
+    source: str,
+    extras: list[str],
+) -> ValidationOutcome:
+    """Turn the violations into repairs, quarantined rows or a fatal error."""
+    policies, n_examples = params["policies"], params["example_rows"]
+    repairs: dict[str, int] = {}
+    quarantined: dict[str, int] = {}
+    reasons: dict[int, list[str]] = {}
+    for (rule, column), cases in violations.groupby(["rule", "column"], sort=False):
+        policy = policies[rule]
+        if policy == "fail":
+            raise DataContractError(
+                f"{len(cases)} row(s) break this rule (policy: fail)",
+                source=source,
+                column=column,
+                rule=rule,
+                examples=_examples(cases, n_examples),
+            )
+        if policy == "repair":
+            _repair(parsed, rule, column, pd.Index(cases["index"]), schema)
+            repairs[f"{rule}:{column}"] = len(cases)
+            continue
+        quarantined[f"{rule}:{column}"] = len(cases)
+        for idx, value in zip(cases["index"], cases["value"]):
+            reasons.setdefault(int(idx), []).append(f"{rule}: {column}={value}")
+
+    bad = pd.Index(sorted(reasons), dtype="int64")
+    _fail_when_too_many_rejected(violations, bad, len(parsed), params, source)
+    rejected = raw.loc[bad].copy()
+    rejected.insert(0, REJECTED_REASONS, [" | ".join(reasons[i]) for i in bad])
+    rejected.insert(0, REJECTED_LINE, bad + HEADER_LINE_OFFSET)
+    kept = parsed.drop(index=bad).reset_index(drop=True)
+    report = {
+        "source": source,
+        "rows_in": len(parsed),
+        "rows_kept": len(kept),
+        "rows_quarantined": len(rejected),
+        "repairs": repairs,
+        "quarantined": quarantined,
+        "ignored_columns": extras,
+    }
+    assert report["rows_in"] == report["rows_kept"] + report["rows_quarantined"]
+    for key, count in repairs.items():
+        logger.info("%s: repaired %d value(s) (%s)", source, count, key)
+    if len(rejected):
+        logger.warning("%s: quarantined %d row(s): %s", source, len(rejected), quarantined)
+    return ValidationOutcome(kept=kept, rejected=rejected, report=report)
+
+
+def _fail_when_too_many_rejected(
+    violations: pd.DataFrame, bad: pd.Index, n_rows: int, params: Mapping[str, Any], source: str
+) -> None:
+    """Stop when quarantine would leave no rows, or more than the tolerated share."""
+    if len(bad) < n_rows and len(bad) <= params["max_quarantine_share"] * n_rows:
+        return
+    worst = violations[violations["index"].isin(bad)]
+    top_rule, top_column = worst.groupby(["rule", "column"]).size().idxmax()
+    cases = worst[(worst["rule"] == top_rule) & (worst["column"] == top_column)]
+    what = (
+        "no valid rows remain"
+        if len(bad) == n_rows
+        else (
+            f"{len(bad)} of {n_rows} rows would be quarantined, above max_quarantine_share="
+            f"{params['max_quarantine_share']}"
+        )
+    )
+    raise DataContractError(
+        f"{what}; the most frequent problem is shown",
+        source=source,
+        column=top_column,
+        rule=top_rule,
+        examples=_examples(cases, params["example_rows"]),
+    )
