@@ -1,0 +1,178 @@
+"""The one MLflow helper: nested runs under the active (kedro-mlflow) run, batched logging, models.
+
+Thread-safe by design: capture the parent once with :func:`parent_run` in the thread that runs the node
+(MLflow's fluent active-run stack is thread-local), then call :func:`log_nested_run` from any thread.
+Nested runs are created with ``MlflowClient`` and the ``mlflow.parentRunId`` tag, and each run's params,
+metrics and tags go in one ``log_batch`` call. When no run is active (tracking disabled) every function
+is a no-op that says so in a debug log.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import mlflow
+from mlflow.entities import Metric, Param, RunTag
+from mlflow.tracking import MlflowClient
+
+logger = logging.getLogger(__name__)
+
+PARENT_TAG = "mlflow.parentRunId"
+RUN_NAME_TAG = "mlflow.runName"
+MAX_PARAM_LENGTH = 6000
+# MLflow's limits per log_batch request
+BATCH_METRICS, BATCH_PARAMS, BATCH_TAGS = 1000, 100, 100
+
+_LOCAL_STORE_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class ParentRun:
+    """Where nested runs go: the parent run id, its experiment and the tracking store."""
+
+    run_id: str
+    experiment_id: str
+    tracking_uri: str
+
+
+@dataclass
+class NestedRun:
+    """One nested run to log: a name, params, metrics and tags."""
+
+    name: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    tags: Mapping[str, Any] = field(default_factory=dict)
+
+
+def parent_run() -> ParentRun | None:
+    """The run active in this thread (kedro-mlflow's pipeline run), or ``None`` when tracking is off."""
+    run = mlflow.active_run()
+    if run is None:
+        logger.debug("no active MLflow run: tracking is disabled, nothing will be logged")
+        return None
+    return ParentRun(run.info.run_id, run.info.experiment_id, mlflow.get_tracking_uri())
+
+
+@functools.lru_cache(maxsize=8)
+def _client(tracking_uri: str) -> MlflowClient:
+    return MlflowClient(tracking_uri=tracking_uri)
+
+
+def _lock_for(tracking_uri: str) -> Any:
+    """Serialise writes to a local (SQLite/file) store; remote servers handle concurrency themselves."""
+    is_local = tracking_uri.startswith(("sqlite:", "file:")) or "://" not in tracking_uri
+    return _LOCAL_STORE_LOCK if is_local else _NullLock()
+
+
+class _NullLock:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def log_nested_run(run: NestedRun, parent: ParentRun | None = None) -> str | None:
+    """Create one finished nested run under ``parent`` (default: the active run); return its id."""
+    parent = parent or parent_run()
+    if parent is None:
+        logger.debug("tracking disabled: nested run %r not logged", run.name)
+        return None
+    client = _client(parent.tracking_uri)
+    tags = {PARENT_TAG: parent.run_id, RUN_NAME_TAG: run.name, **{k: str(v) for k, v in run.tags.items()}}
+    with _lock_for(parent.tracking_uri):
+        created = client.create_run(parent.experiment_id, tags=tags, run_name=run.name)
+        run_id = created.info.run_id
+        _log_batch(client, run_id, run.params, run.metrics, {})
+        client.set_terminated(run_id)
+    return run_id
+
+
+def log_nested_runs(runs: Iterable[NestedRun], parent: ParentRun | None = None) -> list[str]:
+    """Log several nested runs under ``parent`` (default: the active run); return their ids."""
+    parent = parent or parent_run()
+    if parent is None:
+        logger.debug("tracking disabled: nested runs not logged")
+        return []
+    return [run_id for run in runs if (run_id := log_nested_run(run, parent)) is not None]
+
+
+def log_to_parent(
+    params: Mapping[str, Any] | None = None,
+    metrics: Mapping[str, float] | None = None,
+    tags: Mapping[str, Any] | None = None,
+    parent: ParentRun | None = None,
+) -> None:
+    """Log params, metrics and tags on the parent run in batches."""
+    parent = parent or parent_run()
+    if parent is None:
+        logger.debug("tracking disabled: parent-run values not logged")
+        return
+    with _lock_for(parent.tracking_uri):
+        _log_batch(_client(parent.tracking_uri), parent.run_id, params or {}, metrics or {}, tags or {})
+
+
+def _log_batch(
+    client: MlflowClient,
+    run_id: str,
+    params: Mapping[str, Any],
+    metrics: Mapping[str, float],
+    tags: Mapping[str, Any],
+) -> None:
+    timestamp = int(time.time() * 1000)
+    metric_list = [Metric(k, float(v), timestamp, 0) for k, v in metrics.items() if v is not None]
+    param_list = [Param(k, str(v)[:MAX_PARAM_LENGTH]) for k, v in params.items()]
+    tag_list = [RunTag(k, str(v)[:MAX_PARAM_LENGTH]) for k, v in tags.items()]
+    while metric_list or param_list or tag_list:
+        client.log_batch(
+            run_id,
+            metrics=metric_list[:BATCH_METRICS],
+            params=param_list[:BATCH_PARAMS],
+            tags=tag_list[:BATCH_TAGS],
+        )
+        metric_list = metric_list[BATCH_METRICS:]
+        param_list = param_list[BATCH_PARAMS:]
+        tag_list = tag_list[BATCH_TAGS:]
+
+
+def log_sklearn_model(
+    model: Any,
+    name: str,
+    *,
+    registered_model_name: str | None,
+    signature: Any,
+    pip_requirements: list[str],
+    code_paths: list[str | Path] | None = None,
+    tags: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Log (and register) a scikit-learn model on the active run; ``{}`` when tracking is off."""
+    parent = parent_run()
+    if parent is None:
+        logger.debug("tracking disabled: model %r not logged", name)
+        return {}
+    import mlflow.sklearn
+
+    info = mlflow.sklearn.log_model(
+        model,
+        name=name,
+        signature=signature,
+        pip_requirements=pip_requirements,
+        code_paths=[str(p) for p in code_paths or []],
+        registered_model_name=registered_model_name,
+        tags={k: str(v) for k, v in (tags or {}).items()} or None,
+    )
+    return {
+        "run_id": parent.run_id,
+        "model_uri": info.model_uri,
+        "model_id": getattr(info, "model_id", None),
+        "registered_model_name": registered_model_name,
+        "registered_model_version": getattr(info, "registered_model_version", None),
+    }
