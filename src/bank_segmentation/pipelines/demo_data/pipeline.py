@@ -1,0 +1,32 @@
+"""The ``demo_data`` pipeline (on demand: ``kedro run --pipelines demo_data``)."""
+
+from __future__ import annotations
+
+from kedro.pipeline import Node, Pipeline
+
+from bank_segmentation.pipelines.demo_data.nodes import (
+    generate_customers_to_score,
+    generate_demo_customers,
+)
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    """Write the synthetic demo portfolio and the customers to score to ``data/01_raw``."""
+    return Pipeline(
+        [
+            Node(
+                func=generate_demo_customers,
+                inputs="params:demo_data",
+                outputs=["customers_raw", "customer_personas"],
+                name="generate_demo_customers_node",
+                tags=["demo_data"],
+            ),
+            Node(
+                func=generate_customers_to_score,
+                inputs="params:demo_data",
+                outputs=["customers_to_score_raw", "customers_to_score_personas"],
+                name="generate_customers_to_score_node",
+                tags=["demo_data"],
+            ),
+        ]
+    )
