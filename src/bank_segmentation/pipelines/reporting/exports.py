@@ -1,0 +1,186 @@
+"""Marketing outputs: the segment catalogue (segments.json) and the safe campaign list."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bank_segmentation.pipelines.reporting.naming import feature_label
+from bank_segmentation.pipelines.reporting.profiles import (
+    CUSTOMERS,
+    SEGMENT,
+    SHARE,
+    profile_matrix,
+)
+from bank_segmentation.schema import Schema, model_input_roles
+
+logger = logging.getLogger(__name__)
+
+# A spreadsheet treats a cell starting with one of these as a formula (or a control character).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+VOLUME_SUFFIX = "_volume_share"
+
+
+def escape_cell(value: Any) -> Any:
+    """Neutralise a text cell a spreadsheet would run as a formula by prefixing an apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Copy of ``frame`` whose text cells cannot be interpreted as spreadsheet formulas."""
+    safe = frame.copy()
+    for column in safe.columns:
+        if not pd.api.types.is_numeric_dtype(safe[column]):
+            safe[column] = safe[column].map(escape_cell)
+    safe.columns = [escape_cell(str(col)) for col in safe.columns]
+    return safe
+
+
+def profile_roles(schema: Mapping[str, Any], features: Mapping[str, Any]) -> dict[str, str]:
+    """Role of every profiled column (raw, KPI, purchase-type share), from the data contract."""
+    features = {**features, "purchase_type": {**features.get("purchase_type", {}), "enabled": True}}
+    return model_input_roles(Schema.from_params(schema), features)
+
+
+def format_value(value: float, role: str | None, percent_roles: list[str]) -> str:
+    """A number in plain words: percentages for frequencies and shares, else thousands."""
+    if role in percent_roles:
+        return f"{value:.0%}"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+def _portfolio_means(profiles: pd.DataFrame) -> pd.Series:
+    """Portfolio mean of every feature: segment means weighted by segment size."""
+    means = profile_matrix(profiles, "mean")
+    weights = profiles.set_index(SEGMENT)[CUSTOMERS]
+    return means.mul(weights, axis=0).sum() / weights.sum()
+
+
+def segment_traits(
+    profiles: pd.DataFrame,
+    segment: Any,
+    leading: list[str],
+    labels: Mapping[str, str],
+    roles: Mapping[str, str],
+    params: Mapping[str, Any],
+) -> list[str]:
+    """Plain-words traits: the ``leading`` features (behind its name), then the most distinctive.
+
+    E.g. ``Tenure lower than average: 8 vs 11.5``.
+    """
+    z = profile_matrix(profiles, "z").loc[segment]
+    means = profile_matrix(profiles, "mean").loc[segment]
+    portfolio = _portfolio_means(profiles)
+    ranked = z.abs().sort_values(ascending=False, kind="stable").index
+    leading = sorted((f for f in leading if f in z.index), key=lambda f: -abs(z[f]))
+    top = list(dict.fromkeys([*leading, *ranked]))[: max(int(params["traits"]), len(leading))]
+    percent_roles = list(params["percent_roles"])
+    return [
+        f"{feature_label(f, labels)} {'higher' if z[f] >= 0 else 'lower'} than average: "
+        f"{format_value(means[f], roles.get(f), percent_roles)} vs "
+        f"{format_value(portfolio[f], roles.get(f), percent_roles)}"
+        for f in top
+    ]
+
+
+def recommendations(
+    archetype: str | None, micro_segment: bool, playbook: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The playbook entry of an archetype (or the fallback), with its campaign action."""
+    entry = dict(playbook.get(archetype or "", playbook["fallback"]))
+    entry["offers"] = list(entry["offers"])
+    entry["campaign_action"] = entry["offers"][0]
+    if micro_segment:
+        entry["note"] = playbook["micro_segment_note"]
+    return entry
+
+
+def build_segment_catalogue(
+    profiles: pd.DataFrame,
+    names: pd.DataFrame,
+    playbook: Mapping[str, Any],
+    labels: Mapping[str, str],
+    naming: Mapping[str, Any],
+    schema: Mapping[str, Any],
+    features: Mapping[str, Any],
+    params: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Per segment: id, name, description, size, traits, key statistics and recommendations."""
+    roles = profile_roles(schema, features)
+    named = profiles.merge(names, on=SEGMENT, how="left", validate="one_to_one")
+    means, medians = profile_matrix(profiles, "mean"), profile_matrix(profiles, "median")
+    portfolio = _portfolio_means(profiles)
+    volumes = [c for c in profiles.columns if c.endswith(VOLUME_SUFFIX)]
+    segments = []
+    for row in named.to_dict("records"):
+        seg = row[SEGMENT]
+        archetype = row["archetype"] if isinstance(row["archetype"], str) else None
+        leading = list(naming["archetypes"][archetype]["conditions"]) if archetype else []
+        segments.append(
+            {
+                "id": _plain(seg),
+                "name": row["name"],
+                "archetype": archetype,
+                "description": row["description"],
+                "matched": bool(row["matched"]),
+                "micro_segment": bool(row["micro_segment"]),
+                "customers": int(row[CUSTOMERS]),
+                "share": float(row[SHARE]),
+                "traits": segment_traits(profiles, seg, leading, labels, roles, params),
+                "volume_shares": {c[: -len(VOLUME_SUFFIX)]: float(row[c]) for c in volumes},
+                "key_statistics": {
+                    f: {
+                        "label": feature_label(f, labels),
+                        "mean": float(means.at[seg, f]),
+                        "median": float(medians.at[seg, f]),
+                        "portfolio_mean": float(portfolio[f]),
+                    }
+                    for f in params["key_statistics"]
+                    if f in means.columns
+                },
+                "recommendations": recommendations(archetype, bool(row["micro_segment"]), playbook),
+            }
+        )
+    return {"customers": int(profiles[CUSTOMERS].sum()), "segments": segments}
+
+
+def build_campaign_list(
+    segment_assignments: pd.DataFrame,
+    segment_catalogue: Mapping[str, Any],
+    id_column: str,
+    params: Mapping[str, Any],
+) -> pd.DataFrame:
+    """One row per customer: id, segment name, recommended action and channel, spreadsheet-safe."""
+    by_id = {
+        seg["id"]: (
+            seg["name"],
+            seg["recommendations"]["campaign_action"],
+            seg["recommendations"]["channel"],
+        )
+        for seg in segment_catalogue["segments"]
+    }
+    looked_up = [by_id[_plain(s)] for s in segment_assignments[SEGMENT]]
+    names = params["columns"]
+    campaign = pd.DataFrame(
+        {
+            names["customer_id"]: segment_assignments[id_column].astype(str).to_numpy(),
+            names["segment_name"]: [item[0] for item in looked_up],
+            names["recommended_action"]: [item[1] for item in looked_up],
+            names["channel"]: [item[2] for item in looked_up],
+        }
+    )
+    logger.info("Campaign list: %d customers in %d segments", len(campaign), len(by_id))
+    return spreadsheet_safe(campaign)
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-friendly scalar (numpy ints become Python ints)."""
+    return value.item() if isinstance(value, np.generic) else value

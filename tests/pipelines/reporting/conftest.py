@@ -1,0 +1,64 @@
+"""Fixtures of the reporting tests: parameters from conf/base and a realistic demo portfolio."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+import yaml
+
+from bank_segmentation.demo import generate_portfolio
+from bank_segmentation.pipelines.data_processing.nodes import engineer_features
+
+CONF = Path(__file__).resolve().parents[3] / "conf" / "base"
+
+# Which archetype each planted demo persona should be named after.
+PERSONA_ARCHETYPES = {
+    "transactor": "Active Transactors / Full Payers",
+    "revolver": "Revolvers",
+    "installment_buyer": "Installment Buyers",
+    "oneoff_buyer": "One-off Buyers",
+    "cash_advance_heavy": "Cash Advance Heavy Users",
+    "dormant": "Dormant Users",
+    "new_customer": "New Customers",
+    "affluent": "Affluent High Spenders (VIP)",
+    "all_rounder": "All-Round Users",
+}
+
+
+def load_parameters(name: str) -> dict[str, Any]:
+    """Parameters of one conf/base/parameters_<name>.yml file."""
+    return yaml.safe_load((CONF / f"parameters_{name}.yml").read_text())
+
+
+@pytest.fixture(scope="session")
+def reporting_params() -> dict[str, Any]:
+    """The ``reporting`` parameters block as shipped."""
+    return load_parameters("reporting")["reporting"]
+
+
+@pytest.fixture(scope="session")
+def data_params() -> dict[str, Any]:
+    """The data-processing parameters (schema and features) as shipped."""
+    return load_parameters("data_processing")
+
+
+@pytest.fixture(scope="session")
+def demo_portfolio(data_params: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(customer_features, personas) of a 4,000-customer demo portfolio with every persona."""
+    customers, personas = generate_portfolio(4000, seed=7)
+    numeric = customers.columns.drop("CUST_ID")
+    customers[numeric] = customers[numeric].fillna(customers[numeric].median())
+    return engineer_features(customers, data_params["features"]), personas
+
+
+@pytest.fixture(scope="session")
+def persona_assignments(demo_portfolio: tuple[pd.DataFrame, pd.DataFrame]) -> pd.DataFrame:
+    """A perfect segmentation of the demo portfolio: one segment per planted persona."""
+    _, personas = demo_portfolio
+    codes = {persona: i for i, persona in enumerate(sorted(personas["PERSONA"].unique()))}
+    return pd.DataFrame(
+        {"CUST_ID": personas["CUST_ID"], "segment": personas["PERSONA"].map(codes).astype(int)}
+    )

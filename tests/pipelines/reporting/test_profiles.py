@@ -1,0 +1,88 @@
+"""Segment profiles: sizes, statistics in original units, position against the portfolio."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from bank_segmentation.pipelines.reporting.profiles import (
+    build_segment_profiles,
+    profile_matrix,
+)
+
+PARAMS = {
+    "volume_columns": {
+        "purchases": "PURCHASES",
+        "cash_advance": "CASH_ADVANCE",
+        "balance": "BALANCE",
+    },
+    "top_features": 2,
+    "exclude": [],
+}
+
+
+@pytest.fixture
+def hand_case() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Four customers: A, B, C in segment 10 and D alone in segment 20."""
+    features = pd.DataFrame(
+        {
+            "CUST_ID": ["A", "B", "C", "D"],
+            "BALANCE": [100.0, 200.0, 600.0, 1100.0],
+            "PURCHASES": [0.0, 0.0, 300.0, 100.0],
+            "CASH_ADVANCE": [50.0, 0.0, 0.0, 150.0],
+            "PURCHASE_TYPE": ["none", "none", "one_off", "both"],
+        }
+    )
+    assignments = pd.DataFrame({"CUST_ID": ["D", "C", "B", "A"], "segment": [20, 10, 10, 10]})
+    return features, assignments
+
+
+def test_profiles_match_hand_computed_numbers(hand_case):
+    features, assignments = hand_case
+    profiles = build_segment_profiles(features, assignments, "CUST_ID", PARAMS)
+
+    assert profiles["segment"].tolist() == [10, 20]  # largest segment first
+    big = profiles.iloc[0]
+    assert big["customers"] == 3
+    assert big["share"] == pytest.approx(0.75)
+    assert big["BALANCE__mean"] == pytest.approx(300.0)
+    assert big["BALANCE__median"] == pytest.approx(200.0)
+    # portfolio: mean 500, population std sqrt(155000)
+    assert big["BALANCE__z"] == pytest.approx((300 - 500) / 155000**0.5)
+    assert profiles.iloc[1]["BALANCE__z"] == pytest.approx((1100 - 500) / 155000**0.5)
+    # the median 200 sits above 100, tied with itself: (1 + 2) / 2 / 4
+    assert big["BALANCE__pct"] == pytest.approx(0.375)
+    assert big["purchases_volume_share"] == pytest.approx(0.75)
+    assert big["cash_advance_volume_share"] == pytest.approx(0.25)
+    assert big["balance_volume_share"] == pytest.approx(0.45)
+    assert big["PURCHASE_TYPE_NONE__mean"] == pytest.approx(2 / 3)
+    assert profiles.iloc[1]["PURCHASE_TYPE_BOTH__mean"] == pytest.approx(1.0)
+
+
+def test_top_features_are_the_furthest_from_the_portfolio(hand_case):
+    features, assignments = hand_case
+    profiles = build_segment_profiles(features, assignments, "CUST_ID", PARAMS)
+    z = profile_matrix(profiles, "z").loc[20]
+    expected = z.abs().sort_values(ascending=False).index[:2]
+    assert [part.split(" ")[0] for part in profiles.iloc[1]["top_features"].split("; ")] == list(
+        expected
+    )
+
+
+def test_customers_without_features_are_an_error(hand_case):
+    features, assignments = hand_case
+    with pytest.raises(ValueError, match="no features"):
+        build_segment_profiles(features.iloc[1:], assignments, "CUST_ID", PARAMS)
+
+
+def test_profiles_describe_every_raw_column_and_kpi(
+    demo_portfolio, persona_assignments, reporting_params
+):
+    features, _ = demo_portfolio
+    profiles = build_segment_profiles(
+        features, persona_assignments, "CUST_ID", reporting_params["profiles"]
+    )
+    numeric = features.drop(columns="CUST_ID").select_dtypes("number").columns
+    assert set(numeric) <= set(profile_matrix(profiles, "mean").columns)
+    assert profiles["share"].sum() == pytest.approx(1.0)
+    assert profiles["purchases_volume_share"].sum() == pytest.approx(1.0)
