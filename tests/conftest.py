@@ -13,6 +13,8 @@ import pytest
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
+from bank_segmentation.quiet import THIRD_PARTY_WARNINGS
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DATA_LAYERS = (
     "01_raw",
@@ -27,6 +29,12 @@ DATA_LAYERS = (
 
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DO_NOT_TRACK", "1")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Silence the dependency warnings a clean ``kedro run`` silences too (one list for both)."""
+    for message, category in THIRD_PARTY_WARNINGS:
+        config.addinivalue_line("filterwarnings", f"ignore:{message}:{category.__name__}")
 
 
 def real_table_path() -> Path | None:
@@ -50,6 +58,9 @@ def make_project_copy(destination: Path) -> Path:
     """Copy conf, shipped raw data and project metadata to ``destination``."""
     destination.mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO_ROOT / "pyproject.toml", destination / "pyproject.toml")
+    # Kedro insists on a source folder inside the project; the package itself is imported from the
+    # environment (an editable install of this repository).
+    (destination / "src").mkdir()
     shutil.copytree(REPO_ROOT / "conf" / "base", destination / "conf" / "base")
     (destination / "conf" / "local").mkdir(parents=True)
     if (REPO_ROOT / "conf" / "logging.yml").exists():

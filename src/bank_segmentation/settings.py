@@ -2,6 +2,11 @@
 
 from omegaconf.resolvers import oc
 
+from bank_segmentation.quiet import import_kedro_mlflow_quietly, silence_third_party_warnings
+
+silence_third_party_warnings()
+import_kedro_mlflow_quietly()
+
 CONFIG_LOADER_ARGS = {
     "base_env": "base",
     "default_run_env": "local",

@@ -1,0 +1,28 @@
+"""Silence known, harmless warnings raised inside third-party libraries, so a clean run is quiet."""
+
+import warnings
+
+# (message regex, category) pairs; each is raised by a dependency, not by this project's code.
+THIRD_PARTY_WARNINGS = (
+    (r"register_new_resolver\(\) is deprecated", UserWarning),  # omegaconf, via kedro/kedro-mlflow
+    (r"The ``noload`` loader strategy is deprecated", Warning),  # sqlalchemy, via mlflow
+    (r"the load_module\(\) method is deprecated", DeprecationWarning),  # importlib, via plugins
+    (r"pkg_resources is deprecated", UserWarning),
+    (r"Support for class-based `config` is deprecated", Warning),  # pydantic, via kedro-mlflow
+)
+
+
+def silence_third_party_warnings() -> None:
+    """Ignore the dependency warnings listed in ``THIRD_PARTY_WARNINGS``."""
+    for message, category in THIRD_PARTY_WARNINGS:
+        warnings.filterwarnings("ignore", message=message, category=category)
+
+
+def import_kedro_mlflow_quietly() -> None:
+    """Import kedro-mlflow's model wrapper once, dropping mlflow's type-hint advice about it.
+
+    mlflow forces that advice through ``simplefilter("once")`` inside its own ``catch_warnings``, so
+    no filter can stop it; recording the warnings of this one import swallows it instead.
+    """
+    with warnings.catch_warnings(record=True):
+        import kedro_mlflow.mlflow  # noqa: F401

@@ -1,0 +1,93 @@
+"""Imputation strategies and engineered features on realistic customers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bank_segmentation.pipelines.data_processing.nodes import (
+    build_model_input,
+    engineer_features,
+    impute_customers,
+    learn_imputer,
+    validate_customers,
+)
+
+
+@pytest.fixture
+def validated(demo_raw, dp_params) -> pd.DataFrame:
+    """Validated demo customers with missing values planted on known rows."""
+    kept, _, _ = validate_customers(demo_raw, dp_params["schema"], dp_params["validation"])
+    kept.loc[[1, 2, 3], "MINIMUM_PAYMENTS"] = np.nan
+    kept.loc[[1, 2], "PAYMENTS"] = 0.0
+    kept.loc[[5], "CREDIT_LIMIT"] = np.nan
+    return kept
+
+
+@pytest.mark.parametrize("strategy", ["median", "domain", "knn"])
+def test_every_strategy_leaves_no_missing_value(validated, dp_params, strategy):
+    params = {**dp_params["imputation"], "strategy": strategy}
+    imputer = learn_imputer(validated, dp_params["schema"], params)
+    clean, counts = impute_customers(validated, imputer)
+    assert not clean.isna().any().any()
+    assert sum(counts["MINIMUM_PAYMENTS"].values()) == validated["MINIMUM_PAYMENTS"].isna().sum()
+    assert sum(counts["CREDIT_LIMIT"].values()) == validated["CREDIT_LIMIT"].isna().sum()
+    untouched = validated.notna()
+    pd.testing.assert_frame_equal(
+        clean[untouched].dropna(how="all"), validated[untouched].dropna(how="all")
+    )
+
+
+def test_domain_strategy_sets_no_minimum_payment_when_nothing_was_paid(validated, dp_params):
+    imputer = learn_imputer(validated, dp_params["schema"], dp_params["imputation"])
+    clean, counts = impute_customers(validated, imputer)
+    assert (clean.loc[[1, 2], "MINIMUM_PAYMENTS"] == 0).all()
+    median = validated["MINIMUM_PAYMENTS"].median()
+    assert clean.loc[3, "MINIMUM_PAYMENTS"] == pytest.approx(median)
+    missing = validated["MINIMUM_PAYMENTS"].isna()
+    no_payment = int((missing & validated["PAYMENTS"].eq(0)).sum())
+    assert counts["MINIMUM_PAYMENTS"] == {
+        "domain: PAYMENTS == 0 -> 0.0": no_payment,
+        "median": int(missing.sum()) - no_payment,
+    }
+
+
+def test_imputer_reuses_training_statistics_on_new_customers(validated, dp_params):
+    imputer = learn_imputer(
+        validated, dp_params["schema"], {**dp_params["imputation"], "strategy": "median"}
+    )
+    newcomers = validated.head(5).copy()
+    newcomers["BALANCE"] = np.nan
+    clean, _ = impute_customers(newcomers, imputer)
+    assert (clean["BALANCE"] == validated["BALANCE"].median()).all()
+
+
+def test_kpis_never_produce_inf_or_nan_on_zero_denominators(validated, dp_params):
+    imputer = learn_imputer(validated, dp_params["schema"], dp_params["imputation"])
+    clean, _ = impute_customers(validated, imputer)
+    zeros = ["PURCHASES", "PURCHASES_TRX", "CASH_ADVANCE", "CASH_ADVANCE_TRX", "MINIMUM_PAYMENTS"]
+    clean.loc[:9, zeros] = 0.0
+    clean.loc[:9, ["ONEOFF_PURCHASES", "INSTALLMENTS_PURCHASES"]] = 0.0
+    features = engineer_features(clean, dp_params["features"])
+    model_input = build_model_input(features, dp_params["schema"], dp_params["features"])
+    numeric = model_input.drop(columns="CUST_ID")
+    assert np.isfinite(numeric.to_numpy()).all()
+    assert (features.loc[:9, "PURCHASE_TYPE"] == "none").all()
+    assert (model_input.loc[:9, "PURCHASE_TYPE_NONE"] == 1).all()
+
+
+def test_kpis_match_their_definition(validated, dp_params):
+    imputer = learn_imputer(validated, dp_params["schema"], dp_params["imputation"])
+    clean, _ = impute_customers(validated, imputer)
+    features = engineer_features(clean, dp_params["features"])
+    active = features[features["PURCHASES_TRX"] > 0]
+    expected = active["PURCHASES"] / active["PURCHASES_TRX"]
+    np.testing.assert_allclose(active["AVG_PURCHASE_TICKET"], expected)
+    np.testing.assert_allclose(
+        features["MONTHLY_AVG_PURCHASES"], features["PURCHASES"] / features["TENURE"]
+    )
+    shares = features[["ONEOFF_SHARE", "CASH_ADVANCE_SHARE"]]
+    assert shares.min().min() >= 0 and shares.max().max() <= 1 + 1e-9
+    one_hot = features.filter(like="PURCHASE_TYPE")
+    assert set(one_hot["PURCHASE_TYPE"]) <= {"none", "one_off", "installment", "both"}
