@@ -1,0 +1,73 @@
+"""Scoring: new customers -> same validation and cleaning (training statistics) -> segments + drift."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kedro.pipeline import Node, Pipeline
+
+from bank_segmentation.pipelines.data_processing.nodes import (
+    build_model_input,
+    engineer_features,
+    impute_customers,
+    validate_customers,
+)
+from bank_segmentation.pipelines.scoring.nodes import log_drift_metrics, measure_drift
+from bank_segmentation.pipelines.training.nodes import assign_segments
+
+
+def create_pipeline(**kwargs: Any) -> Pipeline:
+    """Apply the trained imputer and model to ``customers_to_score_raw``; nothing is re-fitted."""
+    return Pipeline(
+        [
+            Node(
+                validate_customers,
+                inputs=["customers_to_score_raw", "params:schema", "params:validation"],
+                outputs=[
+                    "customers_to_score_validated",
+                    "rejected_customers_to_score",
+                    "scoring_validation_report",
+                ],
+                name="validate_customers_to_score",
+            ),
+            Node(
+                impute_customers,
+                inputs=["customers_to_score_validated", "customer_imputer"],
+                outputs=["customers_to_score_clean", "scoring_imputed_counts"],
+                name="impute_customers_to_score",
+            ),
+            Node(
+                engineer_features,
+                inputs=["customers_to_score_clean", "params:features"],
+                outputs="customers_to_score_features",
+                name="engineer_features_to_score",
+            ),
+            Node(
+                build_model_input,
+                inputs=["customers_to_score_features", "params:schema", "params:features"],
+                outputs="scoring_model_input",
+                name="build_scoring_model_input",
+            ),
+            Node(
+                assign_segments,
+                inputs=["segmentation_model", "scoring_model_input", "params:schema"],
+                outputs="scored_customers",
+                name="score_customers",
+            ),
+            Node(
+                measure_drift,
+                inputs=[
+                    "model_input",
+                    "scoring_model_input",
+                    "segment_assignments",
+                    "scored_customers",
+                    "params:schema",
+                    "params:drift",
+                ],
+                outputs="drift_report",
+                name="measure_drift",
+            ),
+            Node(log_drift_metrics, inputs="drift_report", outputs=None, name="log_drift_metrics"),
+        ],
+        tags=["scoring"],
+    )

@@ -1,0 +1,67 @@
+"""Scoring new customers with the trained model: same contract, training statistics, drift report."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bank_segmentation.pipelines.scoring.nodes import population_stability_index
+from tests.conftest import read_output
+
+FAST_TRAINING = {
+    "clustering": {"sweep": {"variants": ["log_standard"], "k_min": 3, "k_max": 8}},
+    "evaluation": {"stability": {"n_bootstrap": 3}},
+    "training": {"mode": "sweep"},
+}
+
+
+@pytest.fixture
+def trained_project(run_pipeline, project_copy):
+    """A project copy where data processing, clustering and training have run."""
+    run_pipeline(pipelines=["data_processing", "clustering", "training"], params=FAST_TRAINING)
+    return project_copy
+
+
+def test_scoring_assigns_every_valid_customer_and_reports_drift(trained_project, run_pipeline):
+    run_pipeline(pipelines=["scoring"], params=FAST_TRAINING)
+    to_score = pd.read_csv(trained_project / "data/01_raw/customers_to_score.csv")
+    scored = pd.read_csv(trained_project / "data/07_model_output/scored_customers.csv")
+    rejected = pd.read_csv(trained_project / "data/02_intermediate/rejected_customers_to_score.csv")
+    assert len(scored) + len(rejected) == len(to_score)
+    assert set(scored["CUST_ID"]) <= set(to_score["CUST_ID"])
+    trained_segments = set(
+        read_output(trained_project, "data/07_model_output/segment_assignments.parquet")["segment"]
+    )
+    assert set(scored["segment"]) <= trained_segments
+    drift = json.loads((trained_project / "data/08_reporting/drift.json").read_text())
+    assert drift["n_scored"] == len(scored)
+    assert set(drift["features"]) >= {"BALANCE", "PURCHASES", "LIMIT_USAGE"}
+    assert sum(row["scored_share"] for row in drift["segment_shares"]) == pytest.approx(1.0)
+
+
+def test_scoring_the_training_customers_reproduces_their_segments_without_refitting(
+    trained_project, run_pipeline
+):
+    raw = trained_project / "data/01_raw"
+    (raw / "customers.csv").replace(raw / "customers_to_score.csv")
+    run_pipeline(pipelines=["scoring"], params=FAST_TRAINING)
+    scored = pd.read_csv(trained_project / "data/07_model_output/scored_customers.csv")
+    trained = read_output(trained_project, "data/07_model_output/segment_assignments.parquet")
+    merged = trained.merge(scored, on="CUST_ID", suffixes=("_trained", "_scored"))
+    assert len(merged) == len(trained)
+    assert (merged["segment_trained"] == merged["segment_scored"]).all()
+    drift = json.loads((trained_project / "data/08_reporting/drift.json").read_text())
+    assert drift["max_psi"]["psi"] == pytest.approx(0.0, abs=1e-9)
+    assert drift["max_share_shift"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_psi_is_zero_for_the_same_population_and_grows_with_a_shift():
+    rng = np.random.default_rng(0)
+    base = rng.lognormal(6, 1.5, 20_000)
+    assert population_stability_index(base, base, 10, 1e-4) == pytest.approx(0.0)
+    mild = population_stability_index(base, base * 1.1, 10, 1e-4)
+    strong = population_stability_index(base, base * 3, 10, 1e-4)
+    assert 0 < mild < 0.1 < 0.25 < strong
