@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 
-class DataContractError(ValueError):
+class SegmentationError(ValueError):
+    """An error the user can fix from its message alone: shown without a stack trace."""
+
+
+class ConfigurationError(SegmentationError):
+    """A parameter in conf/ has a value the project cannot use."""
+
+
+class DataContractError(SegmentationError):
     """The input table breaks a rule that cannot be repaired or quarantined."""
 
     def __init__(

@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 from sklearn.impute import KNNImputer
 
+from bank_segmentation.errors import ConfigurationError
+
 STRATEGIES = ("median", "domain", "knn")
 
 
@@ -68,7 +70,9 @@ def fit_imputer(
     """Learn the imputation statistics from the validated training customers."""
     strategy = params["strategy"]
     if strategy not in STRATEGIES:
-        raise ValueError(f"parameters 'imputation.strategy': {strategy!r} not in {STRATEGIES}")
+        raise ConfigurationError(
+            f"parameters 'imputation.strategy': {strategy!r} not in {STRATEGIES}"
+        )
     columns = list(columns)
     medians = frame[columns].median().fillna(0.0).astype(float).to_dict()
     imputer = CustomerImputer(

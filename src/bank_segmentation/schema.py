@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bank_segmentation.errors import ConfigurationError
+
 ROLES = ("amount", "frequency", "count", "limit", "tenure", "ignore")
 
 
@@ -22,7 +24,7 @@ class Schema:
         roles = dict(params["columns"])
         unknown = {col: role for col, role in roles.items() if role not in ROLES}
         if unknown:
-            raise ValueError(
+            raise ConfigurationError(
                 f"parameters 'schema.columns': unknown role(s) {unknown}; "
                 f"each column's role must be one of {ROLES}"
             )

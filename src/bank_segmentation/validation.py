@@ -18,7 +18,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from bank_segmentation.datasets import SOURCE_ATTR
-from bank_segmentation.errors import DataContractError
+from bank_segmentation.errors import ConfigurationError, DataContractError
 from bank_segmentation.schema import Schema
 
 logger = logging.getLogger(__name__)
@@ -155,11 +155,11 @@ def check_policies(policies: Mapping[str, str]) -> None:
     """Reject unknown policies, and repair where a rule cannot be repaired."""
     for rule, policy in policies.items():
         if policy not in POLICIES:
-            raise ValueError(
+            raise ConfigurationError(
                 f"parameters 'validation.policies.{rule}': {policy!r} not in {POLICIES}"
             )
         if policy == "repair" and rule not in REPAIRABLE:
-            raise ValueError(
+            raise ConfigurationError(
                 f"parameters 'validation.policies.{rule}': this rule cannot be repaired; "
                 "use quarantine or fail"
             )
