@@ -59,6 +59,4 @@ def persona_assignments(demo_portfolio: tuple[pd.DataFrame, pd.DataFrame]) -> pd
     """A perfect segmentation of the demo portfolio: one segment per planted persona."""
     _, personas = demo_portfolio
     codes = {persona: i for i, persona in enumerate(sorted(personas["PERSONA"].unique()))}
-    return pd.DataFrame(
-        {"CUST_ID": personas["CUST_ID"], "segment": personas["PERSONA"].map(codes).astype(int)}
-    )
+    return pd.DataFrame({"CUST_ID": personas["CUST_ID"], "segment": personas["PERSONA"].map(codes).astype(int)})

@@ -49,9 +49,7 @@ def test_campaign_list_is_safe_to_open_in_a_spreadsheet(
     params["playbook"]["revolvers"]["offers"][0] = "@SUM(1)"
     malicious = {features["CUST_ID"].iloc[0]: "=cmd|' /C calc'!A0"}
     features = features.assign(CUST_ID=features["CUST_ID"].replace(malicious))
-    assignments = persona_assignments.assign(
-        CUST_ID=persona_assignments["CUST_ID"].replace(malicious)
-    )
+    assignments = persona_assignments.assign(CUST_ID=persona_assignments["CUST_ID"].replace(malicious))
     catalogue = _catalogue(features, assignments, params, data_params)
     campaign = build_campaign_list(assignments, catalogue, "CUST_ID", params["campaign"])
 
@@ -66,9 +64,7 @@ def test_campaign_list_is_safe_to_open_in_a_spreadsheet(
     assert "'@SUM(1)" in set(reread["recommended_action"])
 
 
-def test_catalogue_gives_every_segment_its_playbook(
-    demo_portfolio, persona_assignments, reporting_params, data_params
-):
+def test_catalogue_gives_every_segment_its_playbook(demo_portfolio, persona_assignments, reporting_params, data_params):
     features, _ = demo_portfolio
     catalogue = _catalogue(features, persona_assignments, reporting_params, data_params)
     segments = {seg["name"]: seg for seg in catalogue["segments"]}
@@ -80,9 +76,7 @@ def test_catalogue_gives_every_segment_its_playbook(
     )
     for seg in catalogue["segments"]:
         recs = seg["recommendations"]
-        assert {"objective", "offers", "channel", "kpi", "risk_note", "campaign_action"} <= set(
-            recs
-        )
+        assert {"objective", "offers", "channel", "kpi", "risk_note", "campaign_action"} <= set(recs)
         assert seg["traits"] and 0 < seg["share"] < 1
         assert "BALANCE" in seg["key_statistics"]
 
@@ -96,6 +90,4 @@ def test_descriptive_segment_gets_the_fallback_playbook(
     catalogue = _catalogue(features, persona_assignments, params, data_params)
     unmatched = [seg for seg in catalogue["segments"] if not seg["matched"]]
     assert len(unmatched) == 1
-    assert (
-        unmatched[0]["recommendations"]["objective"] == params["playbook"]["fallback"]["objective"]
-    )
+    assert unmatched[0]["recommendations"]["objective"] == params["playbook"]["fallback"]["objective"]

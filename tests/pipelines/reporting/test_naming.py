@@ -20,9 +20,7 @@ def _names_per_customer(features, assignments, params) -> pd.Series:
     return assignments.set_index("CUST_ID")["segment"].map(lookup).sort_index()
 
 
-def test_each_planted_persona_gets_its_archetype(
-    demo_portfolio, persona_assignments, reporting_params
-):
+def test_each_planted_persona_gets_its_archetype(demo_portfolio, persona_assignments, reporting_params):
     features, personas = demo_portfolio
     named = _names_per_customer(features, persona_assignments, reporting_params)
     persona = personas.set_index("CUST_ID")["PERSONA"].sort_index()
@@ -53,9 +51,7 @@ def test_two_segments_never_share_a_name(demo_portfolio, persona_assignments, re
     assert not set(names.loc[~names["matched"], "name"]) & archetype_names
 
 
-def test_unmatched_segment_gets_a_descriptive_name(
-    demo_portfolio, persona_assignments, reporting_params
-):
+def test_unmatched_segment_gets_a_descriptive_name(demo_portfolio, persona_assignments, reporting_params):
     features, personas = demo_portfolio
     params = copy.deepcopy(reporting_params)
     del params["naming"]["archetypes"]["dormant_users"]
@@ -71,16 +67,12 @@ def test_unmatched_segment_gets_a_descriptive_name(
     assert name.startswith("Low ")
 
 
-def test_small_segment_is_flagged_as_micro_segment(
-    demo_portfolio, persona_assignments, reporting_params
-):
+def test_small_segment_is_flagged_as_micro_segment(demo_portfolio, persona_assignments, reporting_params):
     features, personas = demo_portfolio
     affluent = personas["PERSONA"].eq("affluent").to_numpy()
     keep = ~affluent | (np.cumsum(affluent) <= 30)  # 30 affluent customers left: < 1%
     assignments = persona_assignments[keep]
-    profiles = build_segment_profiles(
-        features[keep], assignments, "CUST_ID", reporting_params["profiles"]
-    )
+    profiles = build_segment_profiles(features[keep], assignments, "CUST_ID", reporting_params["profiles"])
     names = name_segments(profiles, reporting_params["naming"], reporting_params["feature_labels"])
     micro = names[names["micro_segment"]]
     assert micro["name"].tolist() == ["Affluent High Spenders (VIP)"]

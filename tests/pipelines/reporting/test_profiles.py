@@ -64,9 +64,7 @@ def test_top_features_are_the_furthest_from_the_portfolio(hand_case):
     profiles = build_segment_profiles(features, assignments, "CUST_ID", PARAMS)
     z = profile_matrix(profiles, "z").loc[20]
     expected = z.abs().sort_values(ascending=False).index[:2]
-    assert [part.split(" ")[0] for part in profiles.iloc[1]["top_features"].split("; ")] == list(
-        expected
-    )
+    assert [part.split(" ")[0] for part in profiles.iloc[1]["top_features"].split("; ")] == list(expected)
 
 
 def test_customers_without_features_are_an_error(hand_case):
@@ -75,13 +73,9 @@ def test_customers_without_features_are_an_error(hand_case):
         build_segment_profiles(features.iloc[1:], assignments, "CUST_ID", PARAMS)
 
 
-def test_profiles_describe_every_raw_column_and_kpi(
-    demo_portfolio, persona_assignments, reporting_params
-):
+def test_profiles_describe_every_raw_column_and_kpi(demo_portfolio, persona_assignments, reporting_params):
     features, _ = demo_portfolio
-    profiles = build_segment_profiles(
-        features, persona_assignments, "CUST_ID", reporting_params["profiles"]
-    )
+    profiles = build_segment_profiles(features, persona_assignments, "CUST_ID", reporting_params["profiles"])
     numeric = features.drop(columns="CUST_ID").select_dtypes("number").columns
     assert set(numeric) <= set(profile_matrix(profiles, "mean").columns)
     assert profiles["share"].sum() == pytest.approx(1.0)

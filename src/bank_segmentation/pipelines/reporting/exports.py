@@ -91,9 +91,7 @@ def segment_traits(
     ]
 
 
-def recommendations(
-    archetype: str | None, micro_segment: bool, playbook: Mapping[str, Any]
-) -> dict[str, Any]:
+def recommendations(archetype: str | None, micro_segment: bool, playbook: Mapping[str, Any]) -> dict[str, Any]:
     """The playbook entry of an archetype (or the fallback), with its campaign action."""
     entry = dict(playbook.get(archetype or "", playbook["fallback"]))
     entry["offers"] = list(entry["offers"])
@@ -115,6 +113,7 @@ def build_segment_catalogue(
 ) -> dict[str, Any]:
     """Per segment: id, name, description, size, traits, key statistics and recommendations."""
     roles = profile_roles(schema, features)
+    percent_roles = list(params["percent_roles"])
     named = profiles.merge(names, on=SEGMENT, how="left", validate="one_to_one")
     means, medians = profile_matrix(profiles, "mean"), profile_matrix(profiles, "median")
     portfolio = _portfolio_means(profiles)
@@ -142,6 +141,8 @@ def build_segment_catalogue(
                         "mean": float(means.at[seg, f]),
                         "median": float(medians.at[seg, f]),
                         "portfolio_mean": float(portfolio[f]),
+                        "mean_text": format_value(means.at[seg, f], roles.get(f), percent_roles),
+                        "portfolio_mean_text": format_value(portfolio[f], roles.get(f), percent_roles),
                     }
                     for f in params["key_statistics"]
                     if f in means.columns

@@ -84,8 +84,7 @@ def descriptive_name(
     eligible = [f for f in descriptive["name_features"] if f in z_row.index]
     ranked = z_row[eligible].abs().sort_values(ascending=False, kind="stable")
     parts = [
-        f"{descriptive['high_word'] if z_row[f] >= 0 else descriptive['low_word']} "
-        f"{feature_label(f, labels)}"
+        f"{descriptive['high_word'] if z_row[f] >= 0 else descriptive['low_word']} {feature_label(f, labels)}"
         for f in ranked.index
     ]
     count = int(descriptive["features"])
@@ -100,9 +99,7 @@ def descriptive_name(
     return name
 
 
-def name_segments(
-    profiles: pd.DataFrame, naming: Mapping[str, Any], labels: Mapping[str, str]
-) -> pd.DataFrame:
+def name_segments(profiles: pd.DataFrame, naming: Mapping[str, Any], labels: Mapping[str, str]) -> pd.DataFrame:
     """Name every segment from its profile: its archetype if one matches, else a description."""
     scores = match_scores(profiles, naming)
     assigned = assign_archetypes(scores)

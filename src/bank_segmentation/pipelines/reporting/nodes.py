@@ -4,12 +4,30 @@ from bank_segmentation.pipelines.reporting.exports import (
     build_campaign_list,
     build_segment_catalogue,
 )
+from bank_segmentation.pipelines.reporting.figures import (
+    eda_figures,
+    segment_figures,
+    segment_map,
+    selection_figures,
+)
 from bank_segmentation.pipelines.reporting.naming import name_segments
 from bank_segmentation.pipelines.reporting.profiles import build_segment_profiles
+from bank_segmentation.pipelines.reporting.render import (
+    render_plotly_figures,
+    render_report_images,
+)
+from bank_segmentation.pipelines.reporting.report import render_report
 
 __all__ = [
     "build_campaign_list",
     "build_segment_catalogue",
     "build_segment_profiles",
+    "eda_figures",
     "name_segments",
+    "render_plotly_figures",
+    "render_report",
+    "render_report_images",
+    "segment_figures",
+    "segment_map",
+    "selection_figures",
 ]

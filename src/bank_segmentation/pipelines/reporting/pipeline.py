@@ -5,8 +5,15 @@ from __future__ import annotations
 from kedro.pipeline import Pipeline, node, pipeline
 
 from bank_segmentation.pipelines.reporting import nodes
+from bank_segmentation.pipelines.reporting.figures import (
+    EDA_FIGURES,
+    SEGMENT_FIGURES,
+    SELECTION_FIGURES,
+)
 
 TAGS = ["reporting"]
+FIGURE_GROUPS = ["eda_figure_specs", "selection_figure_specs", "segment_figure_specs"]
+ALL_FIGURES = (*EDA_FIGURES, *SELECTION_FIGURES, *SEGMENT_FIGURES)
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -59,6 +66,74 @@ def create_pipeline(**kwargs) -> Pipeline:
                 ],
                 outputs="campaign_list",
                 name="build_campaign_list",
+            ),
+            node(
+                nodes.eda_figures,
+                inputs=[
+                    "customer_features",
+                    "data_quality",
+                    "params:schema",
+                    "params:reporting.feature_labels",
+                    "params:reporting.figures",
+                ],
+                outputs="eda_figure_specs",
+                name="describe_eda_figures",
+            ),
+            node(
+                nodes.selection_figures,
+                inputs=["sweep_results", "model_selection"],
+                outputs="selection_figure_specs",
+                name="describe_selection_figures",
+            ),
+            node(
+                nodes.segment_map,
+                inputs=[
+                    "model_input",
+                    "segment_assignments",
+                    "segment_names",
+                    "params:schema",
+                    "params:features",
+                    "params:evaluation",
+                    "params:reporting.figures",
+                ],
+                outputs="segment_map",
+                name="map_segments",
+            ),
+            node(
+                nodes.segment_figures,
+                inputs=[
+                    "segment_profiles",
+                    "segment_names",
+                    "segment_map",
+                    "params:reporting.feature_labels",
+                    "params:reporting.figures",
+                ],
+                outputs="segment_figure_specs",
+                name="describe_segment_figures",
+            ),
+            node(
+                nodes.render_plotly_figures,
+                inputs=FIGURE_GROUPS,
+                outputs={name: f"{name}_figure" for name in ALL_FIGURES},
+                name="render_plotly_figures",
+            ),
+            node(
+                nodes.render_report_images,
+                inputs=["params:reporting.figures", *FIGURE_GROUPS],
+                outputs="report_images",
+                name="render_report_images",
+            ),
+            node(
+                nodes.render_report,
+                inputs=[
+                    "segment_catalogue",
+                    "model_selection",
+                    "data_quality",
+                    "report_images",
+                    "params:reporting.report",
+                ],
+                outputs="segmentation_report",
+                name="render_report",
             ),
         ],
         tags=TAGS,

@@ -81,9 +81,7 @@ def build_segment_profiles(
     portfolio_mean, portfolio_std = values.mean(), values.std(ddof=0)
     z = (means - portfolio_mean) / portfolio_std.where(portfolio_std > 0, np.inf)
     sorted_columns = {col: np.sort(values[col].to_numpy()) for col in values.columns}
-    pct = medians.apply(
-        lambda col: col.map(lambda v, name=col.name: _midrank_percentile(sorted_columns[name], v))
-    )
+    pct = medians.apply(lambda col: col.map(lambda v, name=col.name: _midrank_percentile(sorted_columns[name], v)))
 
     counts = pd.Series(segments).value_counts()
     table = pd.DataFrame({SEGMENT: means.index, CUSTOMERS: counts.reindex(means.index).to_numpy()})
@@ -92,14 +90,10 @@ def build_segment_profiles(
         total = values[column].sum()
         sums = values[column].groupby(segments).sum().reindex(means.index)
         table[f"{key}_volume_share"] = (sums / total if total > 0 else sums * 0.0).to_numpy()
-    table[TOP_FEATURES] = [
-        _top_features(z.loc[seg], int(params["top_features"])) for seg in means.index
-    ]
+    table[TOP_FEATURES] = [_top_features(z.loc[seg], int(params["top_features"])) for seg in means.index]
     stats = {"mean": means, "median": medians, "z": z, "pct": pct}
     columns = {
-        stat_column(feature, stat): stats[stat][feature].to_numpy()
-        for feature in values.columns
-        for stat in STATS
+        stat_column(feature, stat): stats[stat][feature].to_numpy() for feature in values.columns for stat in STATS
     }
     table = pd.concat([table, pd.DataFrame(columns, index=table.index)], axis=1)
     table = table.sort_values([SHARE, SEGMENT], ascending=[False, True], ignore_index=True)
