@@ -48,9 +48,7 @@ def real_table() -> Path:
     """Path of the real CC GENERAL table; the test skips when it is absent."""
     path = real_table_path()
     if path is None:
-        pytest.skip(
-            "real CC GENERAL table absent (../shared/data/cc_general.csv or $CC_GENERAL_CSV)"
-        )
+        pytest.skip("real CC GENERAL table absent (../shared/data/cc_general.csv or $CC_GENERAL_CSV)")
     return path
 
 
@@ -58,6 +56,7 @@ def make_project_copy(destination: Path) -> Path:
     """Copy conf, shipped raw data and project metadata to ``destination``."""
     destination.mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO_ROOT / "pyproject.toml", destination / "pyproject.toml")
+    shutil.copy(REPO_ROOT / ".telemetry", destination / ".telemetry")
     # Kedro insists on a source folder inside the project; the package itself is imported from the
     # environment (an editable install of this repository).
     (destination / "src").mkdir()
@@ -91,9 +90,7 @@ RunPipeline = Callable[..., dict[str, Any]]
 def run_pipeline(project_copy: Path) -> RunPipeline:
     """Run pipelines of the project copy through the real Kedro session and runner."""
 
-    def _run(
-        pipelines: list[str] | None = None, params: dict[str, Any] | None = None
-    ) -> dict[str, Any]:
+    def _run(pipelines: list[str] | None = None, params: dict[str, Any] | None = None) -> dict[str, Any]:
         bootstrap_project(project_copy)
         with KedroSession.create(project_path=project_copy, runtime_params=params or {}) as session:
             return session.run(pipeline_names=pipelines)

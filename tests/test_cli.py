@@ -1,0 +1,41 @@
+"""`kedro run` from a shell: a bad input stops with one plain message, never a stack trace first."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+KEDRO = Path(sys.executable).with_name("kedro")
+
+
+def kedro_run(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``kedro run`` in ``project`` as a user would."""
+    env = {**os.environ, "COLUMNS": "200", "MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlflow.db'}"}
+    return subprocess.run([str(KEDRO), "run", *args], cwd=project, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_missing_column_stops_the_run_with_a_plain_message(project_copy):
+    path = project_copy / "data/01_raw/customers.csv"
+    pd.read_csv(path, dtype=str).drop(columns="TENURE").to_csv(path, index=False)
+    result = kedro_run(project_copy, "--pipelines", "data_processing")
+    output = result.stdout + result.stderr
+    assert result.returncode == 2
+    assert "Traceback" not in output
+    assert "Run stopped: Invalid customer table" in result.stderr
+    assert "customers.csv" in result.stderr and "'TENURE'" in result.stderr and "required_columns" in result.stderr
+
+
+def test_text_in_a_numeric_column_beyond_the_quarantine_share_names_example_rows(project_copy):
+    path = project_copy / "data/01_raw/customers.csv"
+    raw = pd.read_csv(path, dtype=str)
+    raw.loc[raw.index[: len(raw) // 2], "PAYMENTS"] = "#VALUE!"
+    raw.to_csv(path, index=False)
+    result = kedro_run(project_copy, "--pipelines", "data_processing")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "column 'PAYMENTS', rule 'numeric_type'" in result.stderr
+    assert "line 2: '#VALUE!'" in result.stderr
