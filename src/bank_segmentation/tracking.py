@@ -9,11 +9,12 @@ is a no-op that says so in a debug log.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -143,6 +144,18 @@ def _log_batch(
         tag_list = tag_list[BATCH_TAGS:]
 
 
+@contextlib.contextmanager
+def _quiet_logger(name: str) -> Iterator[None]:
+    """Raise one library logger to ERROR for the duration of the block."""
+    target = logging.getLogger(name)
+    previous = target.level
+    target.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        target.setLevel(previous)
+
+
 def log_sklearn_model(
     model: Any,
     name: str,
@@ -151,6 +164,7 @@ def log_sklearn_model(
     signature: Any,
     pip_requirements: list[str],
     code_paths: list[str | Path] | None = None,
+    trusted_types: list[str] | None = None,
     tags: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Log (and register) a scikit-learn model on the active run; ``{}`` when tracking is off."""
@@ -160,15 +174,18 @@ def log_sklearn_model(
         return {}
     import mlflow.sklearn
 
-    info = mlflow.sklearn.log_model(
-        model,
-        name=name,
-        signature=signature,
-        pip_requirements=pip_requirements,
-        code_paths=[str(p) for p in code_paths or []],
-        registered_model_name=registered_model_name,
-        tags={k: str(v) for k, v in (tags or {}).items()} or None,
-    )
+    # MLflow warns that pip itself is absent from uv environments; harmless with explicit requirements.
+    with _quiet_logger("mlflow.utils.environment"):
+        info = mlflow.sklearn.log_model(
+            model,
+            name=name,
+            signature=signature,
+            pip_requirements=pip_requirements,
+            code_paths=[str(p) for p in code_paths or []],
+            registered_model_name=registered_model_name,
+            skops_trusted_types=trusted_types,
+            tags={k: str(v) for k, v in (tags or {}).items()} or None,
+        )
     return {
         "run_id": parent.run_id,
         "model_uri": info.model_uri,

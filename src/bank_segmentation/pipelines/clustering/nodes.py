@@ -71,7 +71,7 @@ def sweep_segmentations(
     # largest k first: the slowest fits start early, so the workers finish together
     tasks = [(name, k) for k in sorted(ks, reverse=True) for name in variants]
     jobs = Parallel(
-        n_jobs=int(clustering["sweep"]["n_jobs"]), backend="threading", return_as="generator_unordered"
+        n_jobs=int(clustering["sweep"]["n_jobs"]), backend=clustering["sweep"].get("backend", "threading"), return_as="generator_unordered"
     )(delayed(_evaluate_candidate)(name, spaces[name], ref, k, settings) for name, k in tasks)
     rows = list(tqdm(jobs, total=len(tasks), desc="clustering sweep", unit="fit"))
     results = pd.DataFrame(rows).sort_values(KEY_COLUMNS, key=_variant_order(variants)).reset_index(drop=True)

@@ -1,0 +1,137 @@
+"""Training of the final segmentation model: config, fit on all customers, MLflow model, assignments."""
+
+from __future__ import annotations
+
+import logging
+import time
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.cluster import KMeans
+from sklearn.pipeline import Pipeline
+
+import bank_segmentation
+from bank_segmentation import tracking
+from bank_segmentation.evaluation import EvaluationSettings, thread_limit
+from bank_segmentation.preprocessing import TRUSTED_TYPES, build_preprocessor, feature_space, validate_spec
+
+logger = logging.getLogger(__name__)
+
+CONFIG_KEYS = ("variant", "spec", "k", "n_init", "random_state", "source")
+
+
+def build_segmentation_config(
+    model_selection: dict[str, Any],
+    training: dict[str, Any],
+    clustering: dict[str, Any],
+    evaluation: dict[str, Any],
+) -> dict[str, Any]:
+    """The configuration to train: variant name, full spec, k, n_init, random_state and its source."""
+    settings = EvaluationSettings.from_params(evaluation)
+    mode = training["mode"]
+    if mode == "sweep":
+        chosen = model_selection["chosen"]
+        variant, spec, k = chosen["variant"], chosen["spec"], chosen["k"]
+        source = f"model_selection ({model_selection['mode']})"
+    elif mode == "pinned":
+        variant, k = training["pinned"]["variant"], training["pinned"]["k"]
+        if variant not in clustering["variants"]:
+            raise ValueError(
+                f"training.pinned.variant: unknown variant {variant!r}; declared: {list(clustering['variants'])}"
+            )
+        spec, source = clustering["variants"][variant], "pinned (training.pinned)"
+    else:
+        raise ValueError(f"training.mode must be 'sweep' or 'pinned', got {mode!r}")
+    config = {
+        "variant": str(variant),
+        "spec": validate_spec(spec),
+        "k": int(k),
+        "n_init": settings.n_init,
+        "random_state": settings.random_state,
+        "source": source,
+    }
+    logger.info("segmentation config: %s k=%d from %s", config["variant"], config["k"], source)
+    return config
+
+
+def train_segmentation_model(
+    model_input: pd.DataFrame,
+    segmentation_config: dict[str, Any],
+    schema: dict[str, Any],
+    features: dict[str, Any],
+    evaluation: dict[str, Any],
+) -> Pipeline:
+    """Fit the preprocessing pipeline and K-means on every customer of ``model_input``."""
+    roles, groups = feature_space(schema, features)
+    settings = EvaluationSettings.from_params(evaluation)
+    preprocess = build_preprocessor(segmentation_config["spec"], roles, groups, segmentation_config["random_state"])
+    kmeans = KMeans(
+        n_clusters=segmentation_config["k"],
+        n_init=segmentation_config["n_init"],
+        random_state=segmentation_config["random_state"],
+    )
+    model = Pipeline([("preprocess", preprocess), ("segment", kmeans)])
+    start = time.perf_counter()
+    with thread_limit(len(model_input), settings.single_thread_max_rows):
+        model.fit(model_input)
+    logger.info("segmentation model fitted on %d customers in %.2f s", len(model_input), time.perf_counter() - start)
+    return model
+
+
+def model_columns(model: Pipeline) -> list[str]:
+    """The input columns a fitted segmentation model reads."""
+    return list(model.named_steps["preprocess"].named_steps["select"].columns)
+
+
+def register_segmentation_model(
+    segmentation_model: Pipeline,
+    model_input: pd.DataFrame,
+    segmentation_config: dict[str, Any],
+    training: dict[str, Any],
+) -> dict[str, Any]:
+    """Log the model to MLflow with its signature (schema only, no customer rows) and register it."""
+    settings = training["mlflow"]
+    if not settings.get("log_model", True):
+        return {}
+    from mlflow.models import infer_signature
+
+    columns = model_columns(segmentation_model)
+    sample = model_input[columns].head(2)
+    signature = infer_signature(sample, segmentation_model.predict(sample).astype(np.int64))
+    start = time.perf_counter()
+    info = tracking.log_sklearn_model(
+        segmentation_model,
+        settings["artifact_name"],
+        registered_model_name=settings.get("registered_model_name"),
+        signature=signature,
+        pip_requirements=[f"{name}=={version(name)}" for name in settings["pip_requirements"]],
+        code_paths=[Path(bank_segmentation.__file__).parent],
+        trusted_types=TRUSTED_TYPES,
+        tags={"variant": segmentation_config["variant"], "k": segmentation_config["k"]},
+    )
+    if info:
+        info["seconds"] = round(time.perf_counter() - start, 2)
+        logger.info(
+            "logged MLflow model %s (registered %s v%s) in %.1f s",
+            info["model_uri"], info["registered_model_name"], info["registered_model_version"], info["seconds"],
+        )
+    return info
+
+
+def assign_segments(segmentation_model: Pipeline, model_input: pd.DataFrame, schema: dict[str, Any]) -> pd.DataFrame:
+    """Segment of every customer, its distance to the segment centre and the second-closest segment."""
+    distances = segmentation_model.transform(model_input)  # distances to every centroid (model space)
+    order = np.argsort(distances, axis=1)
+    rows = np.arange(len(distances))
+    id_column = schema["id_column"]
+    return pd.DataFrame(
+        {
+            id_column: model_input[id_column].to_numpy(),
+            "segment": order[:, 0].astype(np.int64),
+            "distance_to_centroid": distances[rows, order[:, 0]],
+            "second_closest_segment": order[:, 1].astype(np.int64),
+        }
+    )

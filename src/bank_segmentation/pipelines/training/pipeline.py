@@ -1,0 +1,52 @@
+"""Training pipeline definition."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kedro.pipeline import Node, Pipeline
+
+from bank_segmentation.pipelines.training.nodes import (
+    assign_segments,
+    build_segmentation_config,
+    register_segmentation_model,
+    train_segmentation_model,
+)
+
+
+def create_pipeline(**kwargs: Any) -> Pipeline:
+    """Config from the selection (or a pin) -> model fitted on all customers -> MLflow -> assignments."""
+    return Pipeline(
+        [
+            Node(
+                build_segmentation_config,
+                inputs=["model_selection", "params:training", "params:clustering", "params:evaluation"],
+                outputs="segmentation_config",
+                name="build_segmentation_config",
+            ),
+            Node(
+                train_segmentation_model,
+                inputs=[
+                    "model_input",
+                    "segmentation_config",
+                    "params:schema",
+                    "params:features",
+                    "params:evaluation",
+                ],
+                outputs="segmentation_model",
+                name="train_segmentation_model",
+            ),
+            Node(
+                register_segmentation_model,
+                inputs=["segmentation_model", "model_input", "segmentation_config", "params:training"],
+                outputs="segmentation_model_mlflow",
+                name="register_segmentation_model",
+            ),
+            Node(
+                assign_segments,
+                inputs=["segmentation_model", "model_input", "params:schema"],
+                outputs="segment_assignments",
+                name="assign_segments",
+            ),
+        ]
+    )
