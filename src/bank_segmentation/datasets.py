@@ -16,6 +16,7 @@ from bank_segmentation.errors import DataContractError
 logger = logging.getLogger(__name__)
 
 SOURCE_ATTR = "source"
+DELIMITER_ATTR = "delimiter"
 ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
 DELIMITERS = ",;\t|"
 
@@ -44,14 +45,16 @@ class CustomerTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
             logger.warning("%s is not UTF-8; read it as %s", path, encoding)
         if not text.strip():
             raise DataContractError("the file is empty", source=str(path), rule="not_empty")
+        delimiter = _sniff_delimiter(text)
         frame = pd.read_csv(
             io.StringIO(text),
-            sep=_sniff_delimiter(text),
+            sep=delimiter,
             dtype=str,
             keep_default_na=False,
             skipinitialspace=True,
         )
         frame.attrs[SOURCE_ATTR] = str(path)
+        frame.attrs[DELIMITER_ATTR] = delimiter
         return frame
 
     def _save(self, data: pd.DataFrame) -> None:

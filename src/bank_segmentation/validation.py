@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from bank_segmentation.datasets import SOURCE_ATTR
+from bank_segmentation.datasets import DELIMITER_ATTR, SOURCE_ATTR
 from bank_segmentation.errors import ConfigurationError, DataContractError
 from bank_segmentation.schema import Schema
 
@@ -25,7 +25,17 @@ logger = logging.getLogger(__name__)
 
 POLICIES = ("repair", "quarantine", "fail")
 # Rules whose repair has a meaning; the others accept quarantine or fail only.
-REPAIRABLE = {"numeric_type", "finite", "non_negative", "frequency_range", "tenure_min"}
+REPAIRABLE = {
+    "numeric_type",
+    "finite",
+    "magnitude",
+    "non_negative",
+    "frequency_range",
+    "tenure_min",
+    "column_not_empty",
+}
+# Column-level rules: quarantining every row is never the answer, so they repair or fail.
+COLUMN_RULES = {"column_not_empty"}
 MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none"})
 HEADER_LINE_OFFSET = 2  # file line = row position + header line + 1-based numbering
 REJECTED_LINE = "line"
@@ -59,11 +69,7 @@ def match_columns(raw: pd.DataFrame, schema: Schema, source: str) -> tuple[pd.Da
     missing = [col for col in wanted.values() if col not in renames.values()]
     if missing:
         found = ", ".join(map(str, raw.columns[:8])) + (" ..." if raw.shape[1] > 8 else "")
-        hint = (
-            " (the file has a single column: is the delimiter one of , ; tab |?)"
-            if raw.shape[1] == 1
-            else ""
-        )
+        hint = " (the file has a single column: is the delimiter one of , ; tab |?)" if raw.shape[1] == 1 else ""
         raise DataContractError(
             f"required column(s) {missing} not found; the header has: {found}{hint}",
             source=source,
@@ -73,18 +79,21 @@ def match_columns(raw: pd.DataFrame, schema: Schema, source: str) -> tuple[pd.Da
     return raw.rename(columns=renames)[list(wanted.values())], extras
 
 
-def parse_numbers(text: pd.Series) -> tuple[pd.Series, pd.Series]:
+def parse_numbers(text: pd.Series, decimal_comma: bool = False) -> tuple[pd.Series, pd.Series]:
     """Numbers from text cells, and the mask of cells that hold text that is not a number."""
     stripped = text.astype("string").str.strip()
+    if decimal_comma:
+        stripped = stripped.str.replace(",", ".", regex=False)
     missing = stripped.isna() | stripped.str.lower().isin(MISSING_TOKENS)
     values = pd.to_numeric(stripped.where(~missing), errors="coerce").astype("float64")
     return values, values.isna() & ~missing
 
 
-def _rule_checks(schema: Schema) -> dict[str, tuple[list[str], Callable[[pd.Series], pd.Series]]]:
+def _rule_checks(schema: Schema, max_abs_value: float) -> dict[str, tuple[list[str], Callable[[pd.Series], pd.Series]]]:
     """Each range rule: the columns it covers and the vectorised test a valid value passes."""
     return {
         "finite": (schema.feature_columns, lambda s: ~np.isinf(s)),
+        "magnitude": (schema.feature_columns, lambda s: s.abs().le(max_abs_value) | np.isinf(s)),
         "non_negative": (
             schema.columns_with("amount", "count", "limit"),
             lambda s: s.ge(0) | ~np.isfinite(s),
@@ -94,20 +103,15 @@ def _rule_checks(schema: Schema) -> dict[str, tuple[list[str], Callable[[pd.Seri
     }
 
 
-def build_pandera_schema(schema: Schema) -> pa.DataFrameSchema:
+def build_pandera_schema(schema: Schema, max_abs_value: float) -> pa.DataFrameSchema:
     """The pandera contract of a parsed customer table; check names are the rule names."""
     checks_by_column: dict[str, list[pa.Check]] = {col: [] for col in schema.feature_columns}
-    for rule, (columns, test) in _rule_checks(schema).items():
+    for rule, (columns, test) in _rule_checks(schema, max_abs_value).items():
         for col in columns:
             checks_by_column[col].append(pa.Check(test, name=rule, ignore_na=True))
     columns = {
-        schema.id_column: pa.Column(
-            str, nullable=False, unique=True, report_duplicates="exclude_first"
-        ),
-        **{
-            col: pa.Column(float, checks_by_column[col], nullable=True)
-            for col in schema.feature_columns
-        },
+        schema.id_column: pa.Column(str, nullable=False, unique=True, report_duplicates="exclude_first"),
+        **{col: pa.Column(float, checks_by_column[col], nullable=True) for col in schema.feature_columns},
     }
     return pa.DataFrameSchema(columns, strict=False)
 
@@ -115,10 +119,10 @@ def build_pandera_schema(schema: Schema) -> pa.DataFrameSchema:
 PANDERA_RULES = {"not_nullable": "id_not_empty", "field_uniqueness": "id_unique"}
 
 
-def find_violations(parsed: pd.DataFrame, schema: Schema) -> pd.DataFrame:
+def find_violations(parsed: pd.DataFrame, schema: Schema, max_abs_value: float) -> pd.DataFrame:
     """Every broken rule as rows of (rule, column, index, value)."""
     try:
-        build_pandera_schema(schema).validate(parsed, lazy=True)
+        build_pandera_schema(schema, max_abs_value).validate(parsed, lazy=True)
     except pa.errors.SchemaErrors as errors:
         cases = errors.failure_cases
         cases = cases[cases["index"].notna()]
@@ -143,6 +147,9 @@ def _repair(parsed: pd.DataFrame, rule: str, column: str, index: pd.Index, schem
     """Fix the violating cells in place: bad numbers become missing, ranges are clipped."""
     if rule in ("numeric_type", "finite"):
         parsed.loc[index, column] = np.nan
+    elif rule == "magnitude":
+        bound = float(np.nanmax(np.abs(parsed.loc[~parsed.index.isin(index), column]), initial=0.0))
+        parsed.loc[index, column] = np.sign(parsed.loc[index, column]) * bound
     elif rule == "non_negative":
         parsed.loc[index, column] = 0.0
     elif rule == "frequency_range":
@@ -155,19 +162,18 @@ def check_policies(policies: Mapping[str, str]) -> None:
     """Reject unknown policies, and repair where a rule cannot be repaired."""
     for rule, policy in policies.items():
         if policy not in POLICIES:
-            raise ConfigurationError(
-                f"parameters 'validation.policies.{rule}': {policy!r} not in {POLICIES}"
-            )
+            raise ConfigurationError(f"parameters 'validation.policies.{rule}': {policy!r} not in {POLICIES}")
         if policy == "repair" and rule not in REPAIRABLE:
             raise ConfigurationError(
-                f"parameters 'validation.policies.{rule}': this rule cannot be repaired; "
-                "use quarantine or fail"
+                f"parameters 'validation.policies.{rule}': this rule cannot be repaired; use quarantine or fail"
+            )
+        if policy == "quarantine" and rule in COLUMN_RULES:
+            raise ConfigurationError(
+                f"parameters 'validation.policies.{rule}': a whole column cannot be quarantined; use repair or fail"
             )
 
 
-def validate_table(
-    raw: pd.DataFrame, schema: Schema, params: Mapping[str, Any]
-) -> ValidationOutcome:
+def validate_table(raw: pd.DataFrame, schema: Schema, params: Mapping[str, Any]) -> ValidationOutcome:
     """Apply the contract to a raw text table: repair, quarantine or fail, rule by rule."""
     source = raw.attrs.get(SOURCE_ATTR, "<in-memory table>")
     policies = params["policies"]
@@ -176,16 +182,16 @@ def validate_table(
     if extras:
         logger.warning("%s: ignoring %d unknown column(s): %s", source, len(extras), extras[:10])
     if table.empty:
-        raise DataContractError(
-            "the file has a header but no rows", source=source, rule="not_empty"
-        )
+        raise DataContractError("the file has a header but no rows", source=source, rule="not_empty")
 
     parsed = pd.DataFrame(index=table.index)
     ids = table[schema.id_column].astype("string").str.strip()
     parsed[schema.id_column] = ids.mask(ids.eq("")).astype(object)
     text_cells = []
+    # Semicolon-separated exports come from locales that write decimals with a comma (1234,56).
+    decimal_comma = raw.attrs.get(DELIMITER_ATTR) == ";"
     for col in schema.feature_columns:
-        parsed[col], is_text = parse_numbers(table[col])
+        parsed[col], is_text = parse_numbers(table[col], decimal_comma)
         if is_text.any():
             text_cells.append(
                 pd.DataFrame(
@@ -197,7 +203,18 @@ def validate_table(
                     }
                 )
             )
-    violations = pd.concat([*text_cells, find_violations(parsed, schema)], ignore_index=True)
+    empty_columns = [col for col in schema.feature_columns if parsed[col].isna().all()]
+    violations = pd.concat(
+        [
+            *text_cells,
+            find_violations(parsed, schema, params["max_abs_value"]),
+            *(
+                pd.DataFrame({"rule": "column_not_empty", "column": col, "index": [0], "value": "every value missing"})
+                for col in empty_columns
+            ),
+        ],
+        ignore_index=True,
+    )
     return _apply_policies(raw, parsed, violations, schema, params, source, extras)
 
 
@@ -225,6 +242,10 @@ def _apply_policies(
                 rule=rule,
                 examples=_examples(cases, n_examples),
             )
+        if rule in COLUMN_RULES and policy == "repair":
+            parsed[column] = 0.0
+            repairs[f"{rule}:{column}"] = len(parsed)
+            continue
         if policy == "repair":
             _repair(parsed, rule, column, pd.Index(cases["index"]), schema)
             repairs[f"{rule}:{column}"] = len(cases)
