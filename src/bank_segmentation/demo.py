@@ -59,6 +59,7 @@ MONTHS = 12
 DECIMALS = 6  # the real file carries 6 decimals
 CENTS = 2  # ... except purchase amounts, which are whole cents
 PURCHASE_CHANNELS = ("oneoff", "installment")
+MAX_LIMIT = 30000.0  # the largest credit limit the real table shows
 ID_DIGITS = 6
 
 # Tenure of new customers: 6..11 months, weighted like the real table's short tenures.
@@ -72,6 +73,8 @@ EXTRA_MISSING_MIN_PAYMENTS = 0.008
 CASH_REPAID = 0.6
 # Sigma of a per-customer spending scale shared by all channels: big spenders are big everywhere.
 SPEND_SCALE_SIGMA = 0.4
+# Sigma of the noise, in months, around a customer's expected number of active months.
+MONTH_JITTER = 0.7
 ROWS_PER_MISSING_LIMIT = 8950
 
 
@@ -107,26 +110,26 @@ NONE = Channel(0.0, (1.0, 1.0), (0.5, 0.5), (100.0, 1.0))
 
 PERSONAS: dict[str, Persona] = {
     "transactor": Persona(
-        oneoff=Channel(1.0, (2.0, 1.2), (0.3, 1.3), (90.0, 0.75), 0.5),
+        oneoff=Channel(1.0, (1.2, 1.5), (0.3, 1.6), (90.0, 0.6), 0.5),
         installment=Channel(1.0, (3.0, 0.5), (0.3, 1.3), (45.0, 0.5), 0.35),
         cash=NONE,
-        limit=(5000.0, 0.7),
-        utilisation=(0.6, 8.0),
+        limit=(5000.0, 0.55),
+        utilisation=(1.0, 8.0),
         balance_activity=(2.0, 0.3),
-        full_pay=(0.95, 4.0, 0.6),
-        pay_ratio=(0.56, 0.6),
+        full_pay=(0.9, 3.0, 0.7),
+        pay_ratio=(0.67, 0.8),
         balance_paid=0.15,
         zero_pay=0.0,
     ),
     "revolver": Persona(
-        oneoff=Channel(0.85, (0.8, 6.0), (0.3, 0.8), (140.0, 0.8), 0.5),
-        installment=Channel(0.3, (0.8, 4.0), (0.3, 0.8), (70.0, 0.8), 0.35),
+        oneoff=Channel(0.95, (0.8, 6.0), (0.3, 0.8), (140.0, 0.8), 0.5),
+        installment=Channel(0.1, (0.8, 4.0), (0.3, 0.8), (70.0, 0.8), 0.35),
         cash=Channel(0.7, (0.8, 5.0), (0.3, 0.8), (280.0, 0.8), 1.0),
-        limit=(5500.0, 0.7),
-        utilisation=(6.0, 2.0),
+        limit=(7000.0, 0.55),
+        utilisation=(4.0, 3.5),
         balance_activity=(3.0, 0.05),
         full_pay=(0.03, 1.0, 4.0),
-        pay_ratio=(0.42, 0.7),
+        pay_ratio=(0.5, 0.8),
         balance_paid=0.1,
         zero_pay=0.01,
     ),
@@ -134,23 +137,23 @@ PERSONAS: dict[str, Persona] = {
         oneoff=NONE,
         installment=Channel(1.0, (3.0, 0.4), (0.3, 1.3), (35.0, 0.5), 0.35),
         cash=NONE,
-        limit=(2500.0, 0.7),
-        utilisation=(0.5, 5.0),
+        limit=(1800.0, 0.55),
+        utilisation=(0.4, 8.0),
         balance_activity=(2.0, 0.3),
-        full_pay=(0.55, 1.2, 1.5),
-        pay_ratio=(0.56, 0.7),
+        full_pay=(0.5, 1.0, 2.0),
+        pay_ratio=(0.67, 0.8),
         balance_paid=0.1,
         zero_pay=0.0,
     ),
     "oneoff_buyer": Persona(
-        oneoff=Channel(1.0, (0.8, 1.5), (0.4, 1.0), (120.0, 0.75), 0.5),
+        oneoff=Channel(1.0, (0.8, 1.5), (0.4, 1.3), (120.0, 0.6), 0.5),
         installment=NONE,
         cash=NONE,
-        limit=(3000.0, 0.7),
+        limit=(2500.0, 0.55),
         utilisation=(0.6, 4.0),
         balance_activity=(2.0, 0.4),
-        full_pay=(0.35, 1.0, 2.0),
-        pay_ratio=(0.56, 0.7),
+        full_pay=(0.4, 1.0, 2.0),
+        pay_ratio=(0.67, 0.8),
         balance_paid=0.1,
         zero_pay=0.0,
     ),
@@ -158,60 +161,60 @@ PERSONAS: dict[str, Persona] = {
         oneoff=NONE,
         installment=NONE,
         cash=Channel(1.0, (3.0, 5.0), (0.8, 0.6), (300.0, 0.65), 1.0),
-        limit=(4000.0, 0.7),
-        utilisation=(2.5, 2.0),
+        limit=(4000.0, 0.5),
+        utilisation=(2.5, 2.5),
         balance_activity=(3.0, 0.1),
-        full_pay=(0.2, 1.0, 4.0),
-        pay_ratio=(0.42, 0.7),
+        full_pay=(0.15, 1.0, 5.0),
+        pay_ratio=(0.5, 0.5),
         balance_paid=0.075,
         zero_pay=0.01,
     ),
     "dormant": Persona(
-        oneoff=Channel(0.55, (0.3, 8.0), (0.2, 0.6), (90.0, 1.0), 0.3),
-        installment=Channel(0.5, (0.3, 8.0), (0.2, 0.6), (70.0, 0.8), 0.3),
+        oneoff=Channel(0.65, (0.3, 8.0), (0.2, 0.6), (90.0, 1.0), 0.3),
+        installment=Channel(0.3, (0.3, 8.0), (0.2, 0.6), (70.0, 0.8), 0.3),
         cash=NONE,
-        limit=(2500.0, 0.7),
+        limit=(1800.0, 0.6),
         utilisation=(0.5, 40.0),
         balance_activity=(1.2, 3.0),
-        full_pay=(0.0, 1.0, 1.0),
-        pay_ratio=(1.4, 0.7),
+        full_pay=(0.35, 1.0, 1.5),
+        pay_ratio=(1.68, 0.8),
         balance_paid=0.0,
         zero_pay=0.3,
     ),
     "new_customer": Persona(
-        oneoff=Channel(0.4, (1.0, 2.0), (0.4, 0.8), (100.0, 0.8), 0.5),
-        installment=Channel(0.6, (1.0, 2.0), (0.4, 0.8), (45.0, 0.5), 0.35),
-        cash=Channel(1.0, (1.0, 2.5), (0.4, 0.8), (250.0, 0.8), 1.0),
-        limit=(1500.0, 0.6),
+        oneoff=Channel(0.35, (1.0, 2.0), (0.4, 0.8), (100.0, 0.8), 0.5),
+        installment=Channel(0.8, (1.0, 2.0), (0.4, 0.8), (45.0, 0.5), 0.35),
+        cash=Channel(1.0, (1.0, 4.0), (0.4, 0.8), (250.0, 0.8), 1.0),
+        limit=(1500.0, 0.55),
         utilisation=(1.5, 2.5),
         balance_activity=(2.0, 0.4),
-        full_pay=(0.2, 1.0, 2.5),
-        pay_ratio=(0.49, 0.6),
+        full_pay=(0.3, 1.2, 2.0),
+        pay_ratio=(0.59, 0.8),
         balance_paid=0.1,
         zero_pay=0.01,
         short_tenure=True,
     ),
     "affluent": Persona(
-        oneoff=Channel(1.0, (3.0, 1.0), (1.5, 0.6), (450.0, 0.7), 0.5),
-        installment=Channel(0.9, (3.0, 1.0), (1.0, 0.6), (150.0, 0.7), 0.35),
+        oneoff=Channel(1.0, (3.0, 1.0), (1.0, 0.6), (300.0, 0.6), 0.5),
+        installment=Channel(1.0, (3.0, 1.0), (1.0, 0.6), (150.0, 0.6), 0.35),
         cash=Channel(0.3, (0.8, 4.0), (0.3, 0.6), (1500.0, 0.8), 0.8),
-        limit=(15000.0, 0.35),
+        limit=(14000.0, 0.3),
         utilisation=(1.0, 6.0),
         balance_activity=(3.0, 0.05),
         full_pay=(0.8, 2.0, 1.5),
-        pay_ratio=(0.63, 0.4),
+        pay_ratio=(0.76, 0.4),
         balance_paid=0.15,
         zero_pay=0.0,
     ),
     "all_rounder": Persona(
-        oneoff=Channel(1.0, (1.5, 1.5), (0.5, 1.2), (110.0, 0.75), 0.5),
-        installment=Channel(1.0, (3.0, 0.6), (0.5, 1.2), (45.0, 0.5), 0.35),
+        oneoff=Channel(1.0, (1.5, 1.5), (0.5, 1.5), (110.0, 0.6), 0.5),
+        installment=Channel(1.0, (3.0, 0.6), (0.5, 1.3), (45.0, 0.5), 0.35),
         cash=Channel(1.0, (1.2, 3.5), (0.4, 0.8), (280.0, 0.8), 1.0),
-        limit=(6500.0, 0.7),
-        utilisation=(3.0, 2.5),
+        limit=(7500.0, 0.55),
+        utilisation=(2.0, 4.0),
         balance_activity=(3.0, 0.05),
-        full_pay=(0.2, 1.0, 3.0),
-        pay_ratio=(0.49, 0.6),
+        full_pay=(0.15, 1.0, 3.0),
+        pay_ratio=(0.59, 0.8),
         balance_paid=0.1,
         zero_pay=0.0,
     ),
@@ -275,15 +278,14 @@ def _param(labels: np.ndarray, pick) -> np.ndarray:
 
 
 def _lognormal(rng: np.random.Generator, median: np.ndarray, sigma: np.ndarray) -> np.ndarray:
-    """Lognormal draws with the given medians and log-sigmas."""
-    return median * np.exp(sigma * rng.standard_normal(median.shape))
+    """Lognormal draws with the given medians and log-sigmas, truncated at 3 sigmas."""
+    # Truncation keeps the products of several lognormals from producing absurd outliers.
+    return median * np.exp(sigma * np.clip(rng.standard_normal(median.shape), -3.0, 3.0))
 
 
 def _persona_lognormal(rng: np.random.Generator, labels: np.ndarray, pick) -> np.ndarray:
     """Per-customer lognormal draws with persona parameters ``pick(persona) -> (median, sigma)``."""
-    return _lognormal(
-        rng, _param(labels, lambda p: pick(p)[0]), _param(labels, lambda p: pick(p)[1])
-    )
+    return _lognormal(rng, _param(labels, lambda p: pick(p)[0]), _param(labels, lambda p: pick(p)[1]))
 
 
 def _beta(rng: np.random.Generator, labels: np.ndarray, pick) -> np.ndarray:
@@ -302,12 +304,13 @@ def _channel(
     n = len(labels)
     used = rng.random(n) < _param(labels, lambda p: getattr(p, which).use)
     rate = _beta(rng, labels, lambda p: getattr(p, which).activity)
-    in_tenure = np.arange(MONTHS)[None, :] < tenure[:, None]
-    active = (rng.random((n, MONTHS)) < rate[:, None]) & in_tenure & used[:, None]
-    # A user whose draw came out empty still gets one active month: "used" decides the zero pattern.
-    empty = used & ~active.any(axis=1)
-    month = (rng.random(n) * tenure).astype(int)
-    active[empty, month[empty]] = True
+    # The number of active months follows the customer's rate closely (a habit, not a coin flip per
+    # month), which keeps personas compact; users get at least one month, so "used" decides the zeros.
+    months = np.clip(np.rint(rate * tenure + MONTH_JITTER * rng.standard_normal(n)), 1, tenure)
+    months = np.where(used, months, 0)
+    # Which months: a random order of the tenure's months, the first `months` of them are active.
+    keys = np.where(np.arange(MONTHS)[None, :] < tenure[:, None], rng.random((n, MONTHS)), 2.0)
+    active = keys.argsort(axis=1).argsort(axis=1) < months[:, None]
     extra = _persona_lognormal(rng, labels, lambda p: getattr(p, which).extra_trx)
     trx = ((1 + rng.poisson(np.broadcast_to(extra[:, None], (n, MONTHS)))) * active).sum(axis=1)
     ticket = _persona_lognormal(rng, labels, lambda p: getattr(p, which).ticket)
@@ -327,7 +330,7 @@ def _grid_share(rng: np.random.Generator, rate: np.ndarray, denominator: np.ndar
 def _round_limit(limit: np.ndarray) -> np.ndarray:
     """Round limits like a bank does: to 100 below 2,000 and to 500 above."""
     step = np.where(limit < 2000, 100.0, 500.0)
-    return np.maximum(np.round(limit / step) * step, 100.0)
+    return np.clip(np.round(limit / step) * step, 100.0, MAX_LIMIT)
 
 
 def _simulate(rng: np.random.Generator, labels: np.ndarray) -> dict[str, np.ndarray]:
@@ -353,7 +356,8 @@ def _simulate(rng: np.random.Generator, labels: np.ndarray) -> dict[str, np.ndar
     balance_frequency = _grid_share(rng, balance_rate, balance_denominator)
     utilisation = _beta(rng, labels, lambda p: p.utilisation)
     # Cash advances are carried over as balance; that is why BALANCE and CASH_ADVANCE move together.
-    balance = limit * utilisation * np.exp(0.3 * rng.standard_normal(n)) + 0.15 * cash
+    # Last month's purchases are still on the statement balance.
+    balance = limit * utilisation * np.exp(0.45 * rng.standard_normal(n)) + 0.2 * cash + 0.3 * (oneoff + inst) / tenure
     balance = np.where(balance_frequency == 0, 0.0, balance)
 
     pay_ratio = _persona_lognormal(rng, labels, lambda p: p.pay_ratio)
@@ -364,7 +368,9 @@ def _simulate(rng: np.random.Generator, labels: np.ndarray) -> dict[str, np.ndar
 
     # Minimum due: a share of the balance, but never below a small floor; a few are far larger.
     floor = _lognormal(rng, np.full(n, 140.0), np.full(n, 0.6))
-    minimum = np.maximum(balance * _lognormal(rng, np.full(n, 0.3), np.full(n, 0.6)), floor)
+    minimum = np.maximum(balance * _lognormal(rng, np.full(n, 0.3), np.full(n, 0.8)), floor)
+    # A few minimums are far larger (arrears, fees): the real column's tail is much heavier.
+    minimum *= np.where(rng.random(n) < 0.05, np.exp(np.minimum(rng.exponential(1.0, n), 4.0)), 1.0)
     missing = (payments == 0) | (rng.random(n) < EXTRA_MISSING_MIN_PAYMENTS)
     minimum = np.where(missing, np.nan, minimum)
 
@@ -398,6 +404,5 @@ def _simulate(rng: np.random.Generator, labels: np.ndarray) -> dict[str, np.ndar
         "TENURE": tenure.astype(int),
     }
     return {
-        name: np.round(values, DECIMALS) if values.dtype.kind == "f" else values
-        for name, values in columns.items()
+        name: np.round(values, DECIMALS) if values.dtype.kind == "f" else values for name, values in columns.items()
     }
