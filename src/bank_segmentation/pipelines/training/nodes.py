@@ -28,11 +28,22 @@ def build_segmentation_config(
     training: dict[str, Any],
     clustering: dict[str, Any],
     evaluation: dict[str, Any],
+    best_segmentation_config: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The configuration to train: variant name, full spec, k, n_init, random_state and its source."""
     settings = EvaluationSettings.from_params(evaluation)
     mode = training["mode"]
-    if mode == "sweep":
+    n_init = settings.n_init
+    if mode == "tuned":
+        if not best_segmentation_config:
+            raise ValueError(
+                "training.mode is 'tuned' but there is no best_segmentation_config yet: run the tuning "
+                "pipeline first (kedro run runs it), or set training.mode to 'sweep' or 'pinned'"
+            )
+        tuned = best_segmentation_config
+        variant, spec, k, n_init = tuned["variant"], tuned["spec"], tuned["k"], tuned["n_init"]
+        source = tuned["source"]
+    elif mode == "sweep":
         chosen = model_selection["chosen"]
         variant, spec, k = chosen["variant"], chosen["spec"], chosen["k"]
         source = f"model_selection ({model_selection['mode']})"
@@ -44,12 +55,12 @@ def build_segmentation_config(
             )
         spec, source = clustering["variants"][variant], "pinned (training.pinned)"
     else:
-        raise ValueError(f"training.mode must be 'sweep' or 'pinned', got {mode!r}")
+        raise ValueError(f"training.mode must be 'tuned', 'sweep' or 'pinned', got {mode!r}")
     config = {
         "variant": str(variant),
         "spec": validate_spec(spec),
         "k": int(k),
-        "n_init": settings.n_init,
+        "n_init": int(n_init),
         "random_state": settings.random_state,
         "source": source,
     }

@@ -20,7 +20,13 @@ def create_pipeline(**kwargs: Any) -> Pipeline:
         [
             Node(
                 build_segmentation_config,
-                inputs=["model_selection", "params:training", "params:clustering", "params:evaluation"],
+                inputs=[
+                    "model_selection",
+                    "params:training",
+                    "params:clustering",
+                    "params:evaluation",
+                    "best_segmentation_config",
+                ],
                 outputs="segmentation_config",
                 name="build_segmentation_config",
             ),
