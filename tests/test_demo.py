@@ -72,8 +72,7 @@ def real() -> pd.DataFrame:
     path = _real_table_path()
     if path is None:
         pytest.skip(
-            "real CC GENERAL table not found beside the repo (shared/data/cc_general.csv) "
-            "and CC_GENERAL_CSV is not set"
+            "real CC GENERAL table not found beside the repo (shared/data/cc_general.csv) and CC_GENERAL_CSV is not set"
         )
     return pd.read_csv(path)
 

@@ -26,7 +26,7 @@ Persona labels:
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,13 +69,13 @@ NEW_TENURE_WEIGHTS = np.array([204, 190, 196, 175, 236, 365], dtype=float)
 # Share of rows whose MINIMUM_PAYMENTS is missing although they paid something (real table: 0.8%);
 # rows with PAYMENTS == 0 always miss it. One CREDIT_LIMIT in this many rows is missing (min 1).
 EXTRA_MISSING_MIN_PAYMENTS = 0.008
+ROWS_PER_MISSING_LIMIT = 8950
 # Cash advances are repaid more slowly than purchases (they keep accruing interest as balance).
 CASH_REPAID = 0.6
 # Sigma of a per-customer spending scale shared by all channels: big spenders are big everywhere.
 SPEND_SCALE_SIGMA = 0.4
 # Sigma of the noise, in months, around a customer's expected number of active months.
 MONTH_JITTER = 0.7
-ROWS_PER_MISSING_LIMIT = 8950
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ class Channel:
     """How a spending channel is used: P(used), monthly activity, transactions, ticket size."""
 
     use: float  # probability the customer uses the channel at all
-    activity: tuple[float, float]  # Beta(a, b) of the per-month probability of being active
+    activity: tuple[float, float]  # Beta(a, b) of the share of tenure months with activity
     extra_trx: tuple[float, float]  # lognormal (median, sigma) of extra trx per active month
     ticket: tuple[float, float]  # lognormal (median, sigma) of the customer's typical ticket
     limit_elasticity: float = 0.5  # tickets grow as (limit / persona median limit) ** elasticity
@@ -103,10 +103,10 @@ class Persona:
     pay_ratio: tuple[float, float]  # lognormal share of purchases + cash advances paid back
     balance_paid: float  # share of the balance paid on top
     zero_pay: float  # probability of paying nothing at all
-    short_tenure: bool = False
+    short_tenure: bool = False  # tenure 6..11 months instead of 12
 
 
-NONE = Channel(0.0, (1.0, 1.0), (0.5, 0.5), (100.0, 1.0))
+NONE = Channel(0.0, (1.0, 1.0), (0.5, 0.5), (100.0, 1.0))  # a channel the persona never uses
 
 PERSONAS: dict[str, Persona] = {
     "transactor": Persona(
@@ -271,7 +271,7 @@ def _persona_labels(n: int, shares: Mapping[str, float]) -> np.ndarray:
     return np.repeat(np.array(names, dtype=object), counts)
 
 
-def _param(labels: np.ndarray, pick) -> np.ndarray:
+def _param(labels: np.ndarray, pick: Callable[[Persona], float]) -> np.ndarray:
     """Per-customer array of one persona calibration value chosen by ``pick``."""
     table = {name: pick(persona) for name, persona in PERSONAS.items()}
     return np.array([table[label] for label in labels], dtype=float)
@@ -283,12 +283,14 @@ def _lognormal(rng: np.random.Generator, median: np.ndarray, sigma: np.ndarray) 
     return median * np.exp(sigma * np.clip(rng.standard_normal(median.shape), -3.0, 3.0))
 
 
-def _persona_lognormal(rng: np.random.Generator, labels: np.ndarray, pick) -> np.ndarray:
+def _persona_lognormal(
+    rng: np.random.Generator, labels: np.ndarray, pick: Callable[[Persona], tuple[float, ...]]
+) -> np.ndarray:
     """Per-customer lognormal draws with persona parameters ``pick(persona) -> (median, sigma)``."""
     return _lognormal(rng, _param(labels, lambda p: pick(p)[0]), _param(labels, lambda p: pick(p)[1]))
 
 
-def _beta(rng: np.random.Generator, labels: np.ndarray, pick) -> np.ndarray:
+def _beta(rng: np.random.Generator, labels: np.ndarray, pick: Callable[[Persona], tuple[float, ...]]) -> np.ndarray:
     """Per-customer Beta draws with persona parameters ``pick(persona) -> (a, b)``."""
     return rng.beta(_param(labels, lambda p: pick(p)[0]), _param(labels, lambda p: pick(p)[1]))
 
