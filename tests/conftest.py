@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -102,3 +104,18 @@ def read_output(project: Path, relative: str) -> pd.DataFrame:
     """Read a tabular output of a run by its path under the project."""
     path = project / relative
     return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+
+
+KEDRO = Path(sys.executable).with_name("kedro")
+
+
+def kedro_command(project: Path, *args: str, tracking_uri: str | None = None) -> tuple[list[str], dict[str, str]]:
+    """Command line and environment of ``kedro run`` in ``project``, tracking in the project's own store."""
+    env = {**os.environ, "COLUMNS": "200", "MLFLOW_TRACKING_URI": tracking_uri or f"sqlite:///{project / 'mlflow.db'}"}
+    return [str(KEDRO), "run", *args], env
+
+
+def kedro_run(project: Path, *args: str, tracking_uri: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``kedro run`` in ``project`` from a shell, as a user would."""
+    command, env = kedro_command(project, *args, tracking_uri=tracking_uri)
+    return subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=600)

@@ -2,20 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pandas as pd
 
-KEDRO = Path(sys.executable).with_name("kedro")
-
-
-def kedro_run(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run ``kedro run`` in ``project`` as a user would."""
-    env = {**os.environ, "COLUMNS": "200", "MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlflow.db'}"}
-    return subprocess.run([str(KEDRO), "run", *args], cwd=project, env=env, capture_output=True, text=True, timeout=300)
+from tests.conftest import kedro_run
 
 
 def test_missing_column_stops_the_run_with_a_plain_message(project_copy):

@@ -1,0 +1,134 @@
+"""Project hooks: kedro-mlflow's hook made safe for shared servers and concurrent first runs."""
+
+from __future__ import annotations
+
+import logging
+import os
+import urllib.error
+import urllib.request
+from typing import Any
+
+import mlflow
+from kedro.framework.context import KedroContext
+from kedro.framework.hooks import hook_impl
+from kedro_mlflow.framework.hooks.mlflow_hook import MlflowHook
+from kedro_mlflow.io.catalog.switch_catalog_logging import switch_catalog_logging
+from mlflow.tracking import MlflowClient
+
+from bank_segmentation.errors import SegmentationError
+from bank_segmentation.locking import initialise_sqlite_once
+
+logger = logging.getLogger(__name__)
+
+MLFLOW_CONFIG_PATTERNS = ["mlflow*", "mlflow*/**", "**/mlflow*"]
+MAX_ERROR_TAG_LENGTH = 5000
+
+
+class TrackingUnavailableError(SegmentationError):
+    """The MLflow tracking server does not answer."""
+
+
+def _tracking_settings(context: KedroContext) -> tuple[str, str, dict[str, Any]]:
+    """The tracking URI and experiment from mlflow.yml (or the environment), and ``params:tracking``."""
+    context.config_loader.config_patterns.setdefault("mlflow", MLFLOW_CONFIG_PATTERNS)
+    conf = context.config_loader["mlflow"]
+    uri = conf.get("server", {}).get("mlflow_tracking_uri") or os.environ.get("MLFLOW_TRACKING_URI", "")
+    experiment = conf.get("tracking", {}).get("experiment", {}).get("name") or "bank-customer-segmentation"
+    return str(uri), str(experiment), context.config_loader["parameters"].get("tracking", {})
+
+
+def server_unreachable_reason(uri: str, timeout: float) -> str | None:
+    """Why an http(s) tracking server cannot be used, or ``None`` when its health check answers."""
+    try:
+        with urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=timeout):
+            return None
+    except urllib.error.HTTPError:
+        return None  # it answers; authentication and routing are MLflow's business
+    except (OSError, ValueError) as exc:
+        return str(getattr(exc, "reason", exc))
+
+
+def _create_store_and_experiment(uri: str, experiment: str) -> None:
+    """Create the SQLite tables and the experiment if they do not exist yet."""
+    client = MlflowClient(tracking_uri=uri)
+    if client.get_experiment_by_name(experiment) is None:
+        client.create_experiment(experiment)
+
+
+class ProjectMlflowHook(MlflowHook):
+    """kedro-mlflow's hook with three guarantees.
+
+    - A fresh ``sqlite:///`` store is created once under a file lock: two first runs at the same moment
+      would otherwise corrupt it.
+    - An unreachable tracking server stops the run within seconds with a message saying what to do, or,
+      when ``tracking.on_unreachable: continue``, the run goes on without tracking.
+    - A failed run is marked FAILED in MLflow with the error as its ``error`` tag.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._tracking_off = False
+
+    @hook_impl
+    def after_context_created(self, context: KedroContext) -> None:
+        self._tracking_off = False  # the hook instance outlives a session (settings.HOOKS)
+        uri, experiment, settings = _tracking_settings(context)
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", str(settings.get("http_max_retries", 2)))
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(settings.get("http_timeout_seconds", 15)))
+        if uri.startswith(("http://", "https://")):
+            reason = server_unreachable_reason(uri, settings.get("connect_timeout_seconds", 5))
+            if reason is not None:
+                self._handle_unreachable(uri, reason, settings.get("on_unreachable", "fail"))
+                return
+        else:
+            initialise_sqlite_once(uri, lambda: _create_store_and_experiment(uri, experiment))
+        super().after_context_created(context)
+
+    def _handle_unreachable(self, uri: str, reason: str, policy: str) -> None:
+        """Fail with instructions, or switch tracking off for this run when the parameters allow it."""
+        if policy != "continue":
+            raise TrackingUnavailableError(
+                f"the MLflow tracking server {uri} does not answer ({reason}). Start it, or unset "
+                "MLFLOW_TRACKING_URI to track in the local sqlite:///mlflow.db, or run without tracking: "
+                "kedro run --params tracking.on_unreachable=continue"
+            )
+        logger.warning("MLflow tracking server %s does not answer (%s): running WITHOUT tracking", uri, reason)
+        self._tracking_off = True
+
+    @hook_impl
+    def after_catalog_created(  # noqa: PLR0913 - pluggy passes hook arguments by name
+        self,
+        catalog: Any,
+        conf_catalog: dict[str, Any],
+        conf_creds: dict[str, Any],
+        parameters: dict[str, Any],
+        save_version: str,
+        load_versions: dict[str, str],
+    ) -> None:
+        if self._tracking_off:
+            switch_catalog_logging(catalog, False)
+            return
+        super().after_catalog_created(catalog, conf_catalog, conf_creds, parameters, save_version, load_versions)
+
+    @hook_impl
+    def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
+        if not self._tracking_off:
+            super().before_pipeline_run(run_params=run_params, pipeline=pipeline, catalog=catalog)
+
+    @hook_impl
+    def before_node_run(self, node: Any, catalog: Any, inputs: dict[str, Any], is_async: bool) -> None:
+        if not self._tracking_off:
+            super().before_node_run(node=node, catalog=catalog, inputs=inputs, is_async=is_async)
+
+    @hook_impl
+    def after_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
+        if not self._tracking_off:
+            super().after_pipeline_run(run_params=run_params, pipeline=pipeline, catalog=catalog)
+
+    @hook_impl
+    def on_pipeline_error(self, error: Exception, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
+        if self._tracking_off:
+            return
+        if mlflow.active_run() is not None:
+            mlflow.set_tag("error", f"{type(error).__name__}: {error}"[:MAX_ERROR_TAG_LENGTH])
+        super().on_pipeline_error(error=error, run_params=run_params, pipeline=pipeline, catalog=catalog)

@@ -1,0 +1,74 @@
+"""Tracking faults: an unreachable server, failed runs, and two first runs at the same moment."""
+
+from __future__ import annotations
+
+import socket
+import sqlite3
+import subprocess
+import time
+
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+
+from tests.conftest import kedro_command, kedro_run
+
+
+def closed_port() -> int:
+    """A local port nothing listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_unreachable_server_stops_the_run_quickly_and_says_what_to_do(project_copy):
+    uri = f"http://127.0.0.1:{closed_port()}"
+    start = time.monotonic()
+    result = kedro_run(project_copy, "--pipelines", "data_processing", tracking_uri=uri)
+    elapsed = time.monotonic() - start
+    assert result.returncode == 2
+    assert elapsed < 30
+    assert "Traceback" not in result.stdout + result.stderr
+    assert f"the MLflow tracking server {uri} does not answer" in result.stderr
+    assert "tracking.on_unreachable=continue" in result.stderr
+    assert not (project_copy / "data/05_model_input/model_input.parquet").exists()
+
+
+def test_unreachable_server_with_continue_runs_without_tracking(project_copy):
+    uri = f"http://127.0.0.1:{closed_port()}"
+    result = kedro_run(
+        project_copy, "--pipelines", "data_processing", "--params", "tracking.on_unreachable=continue", tracking_uri=uri
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "running WITHOUT tracking" in result.stdout + result.stderr
+    assert (project_copy / "data/05_model_input/model_input.parquet").exists()
+    assert not (project_copy / "mlflow.db").exists()
+
+
+def test_failed_run_is_marked_failed_in_mlflow_with_its_error(run_pipeline, project_copy):
+    path = project_copy / "data/01_raw/customers.csv"
+    pd.read_csv(path, dtype=str).drop(columns="TENURE").to_csv(path, index=False)
+    with pytest.raises(Exception, match="required_columns"):
+        run_pipeline(pipelines=["data_processing"])
+    client = MlflowClient(tracking_uri=f"sqlite:///{project_copy / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("bank-customer-segmentation")
+    (run,) = client.search_runs([experiment.experiment_id])
+    assert run.info.status == "FAILED"
+    assert "required_columns" in run.data.tags["error"] and "TENURE" in run.data.tags["error"]
+
+
+def test_two_first_runs_at_once_share_a_fresh_store_without_corrupting_it(project_copy):
+    assert not (project_copy / "mlflow.db").exists()
+    runs = [kedro_command(project_copy, "--pipelines", "data_processing") for _ in range(2)]
+    processes = [
+        subprocess.Popen(cmd, cwd=project_copy, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for cmd, env in runs
+    ]
+    outputs = [proc.communicate(timeout=300)[0] for proc in processes]
+    assert [proc.returncode for proc in processes] == [0, 0], outputs[0][-1500:] + outputs[1][-1500:]
+    with sqlite3.connect(project_copy / "mlflow.db") as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    client = MlflowClient(tracking_uri=f"sqlite:///{project_copy / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("bank-customer-segmentation")
+    statuses = [run.info.status for run in client.search_runs([experiment.experiment_id])]
+    assert statuses == ["FINISHED", "FINISHED"]
