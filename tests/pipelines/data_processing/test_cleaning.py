@@ -34,9 +34,7 @@ def test_every_strategy_leaves_no_missing_value(validated, dp_params, strategy):
     assert sum(counts["MINIMUM_PAYMENTS"].values()) == validated["MINIMUM_PAYMENTS"].isna().sum()
     assert sum(counts["CREDIT_LIMIT"].values()) == validated["CREDIT_LIMIT"].isna().sum()
     untouched = validated.notna()
-    pd.testing.assert_frame_equal(
-        clean[untouched].dropna(how="all"), validated[untouched].dropna(how="all")
-    )
+    pd.testing.assert_frame_equal(clean[untouched].dropna(how="all"), validated[untouched].dropna(how="all"))
 
 
 def test_domain_strategy_sets_no_minimum_payment_when_nothing_was_paid(validated, dp_params):
@@ -54,9 +52,7 @@ def test_domain_strategy_sets_no_minimum_payment_when_nothing_was_paid(validated
 
 
 def test_imputer_reuses_training_statistics_on_new_customers(validated, dp_params):
-    imputer = learn_imputer(
-        validated, dp_params["schema"], {**dp_params["imputation"], "strategy": "median"}
-    )
+    imputer = learn_imputer(validated, dp_params["schema"], {**dp_params["imputation"], "strategy": "median"})
     newcomers = validated.head(5).copy()
     newcomers["BALANCE"] = np.nan
     clean, _ = impute_customers(newcomers, imputer)
@@ -84,9 +80,7 @@ def test_kpis_match_their_definition(validated, dp_params):
     active = features[features["PURCHASES_TRX"] > 0]
     expected = active["PURCHASES"] / active["PURCHASES_TRX"]
     np.testing.assert_allclose(active["AVG_PURCHASE_TICKET"], expected)
-    np.testing.assert_allclose(
-        features["MONTHLY_AVG_PURCHASES"], features["PURCHASES"] / features["TENURE"]
-    )
+    np.testing.assert_allclose(features["MONTHLY_AVG_PURCHASES"], features["PURCHASES"] / features["TENURE"])
     shares = features[["ONEOFF_SHARE", "CASH_ADVANCE_SHARE"]]
     assert shares.min().min() >= 0 and shares.max().max() <= 1 + 1e-9
     one_hot = features.filter(like="PURCHASE_TYPE")

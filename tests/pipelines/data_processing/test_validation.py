@@ -43,9 +43,7 @@ def with_policy(dp_params: dict, rule: str, policy: str) -> dict:
 def test_quarantine_moves_each_bad_row_out_with_its_reason(demo_raw, dp_params, rule):
     column, bad, _ = CORRUPTIONS[rule]
     broken = corrupt(demo_raw, column, bad, BAD_ROWS)
-    kept, rejected, report = validate_customers(
-        broken, dp_params["schema"], with_policy(dp_params, rule, "quarantine")
-    )
+    kept, rejected, report = validate_customers(broken, dp_params["schema"], with_policy(dp_params, rule, "quarantine"))
     assert len(kept) + len(rejected) == len(broken)
     assert sorted(rejected["line"]) == [row + 2 for row in BAD_ROWS]
     assert rejected["reasons"].str.contains(f"{rule}: {column}").all()
@@ -57,9 +55,7 @@ def test_quarantine_moves_each_bad_row_out_with_its_reason(demo_raw, dp_params, 
 def test_repair_keeps_every_row_and_counts_the_fix(demo_raw, dp_params, rule):
     column, bad, repaired = CORRUPTIONS[rule]
     broken = corrupt(demo_raw, column, bad, BAD_ROWS)
-    kept, rejected, report = validate_customers(
-        broken, dp_params["schema"], with_policy(dp_params, rule, "repair")
-    )
+    kept, rejected, report = validate_customers(broken, dp_params["schema"], with_policy(dp_params, rule, "repair"))
     assert len(kept) == len(broken) and rejected.empty
     assert report["repairs"] == {f"{rule}:{column}": len(BAD_ROWS)}
     values = kept.loc[BAD_ROWS, column]
@@ -83,9 +79,7 @@ def test_fail_names_file_column_rule_and_example_lines(demo_raw, dp_params, rule
 
 def test_unrepairable_rule_with_repair_policy_is_a_configuration_error(demo_raw, dp_params):
     with pytest.raises(ValueError, match="id_unique"):
-        validate_customers(
-            demo_raw, dp_params["schema"], with_policy(dp_params, "id_unique", "repair")
-        )
+        validate_customers(demo_raw, dp_params["schema"], with_policy(dp_params, "id_unique", "repair"))
 
 
 def test_duplicate_ids_keep_the_first_occurrence(demo_raw, dp_params):
@@ -131,9 +125,7 @@ def write_variant(tmp_path: Path, demo_csv: Path, header_map, sep=",", encoding=
     ],
     ids=["lower-case", "spaces-and-title-case", "utf8-bom", "semicolon", "tab-cp1252"],
 )
-def test_headers_delimiters_and_encodings_are_tolerated(
-    tmp_path, demo_csv, dp_params, header_map, sep, encoding
-):
+def test_headers_delimiters_and_encodings_are_tolerated(tmp_path, demo_csv, dp_params, header_map, sep, encoding):
     path = write_variant(tmp_path, demo_csv, header_map, sep, encoding)
     raw = CustomerTableDataset(str(path)).load()
     kept, rejected, _ = validate_customers(raw, dp_params["schema"], dp_params["validation"])
@@ -158,18 +150,14 @@ def test_empty_inputs_are_fatal(tmp_path, dp_params, content, expected):
     path = tmp_path / "export.csv"
     path.write_text(content)
     with pytest.raises((DataContractError, DatasetError), match=expected):
-        validate_customers(
-            CustomerTableDataset(str(path)).load(), dp_params["schema"], dp_params["validation"]
-        )
+        validate_customers(CustomerTableDataset(str(path)).load(), dp_params["schema"], dp_params["validation"])
 
 
 def test_header_only_file_is_fatal(tmp_path, demo_csv, dp_params):
     path = tmp_path / "export.csv"
     path.write_text(demo_csv.read_text().splitlines()[0] + "\n")
     with pytest.raises(DataContractError, match="header but no rows"):
-        validate_customers(
-            CustomerTableDataset(str(path)).load(), dp_params["schema"], dp_params["validation"]
-        )
+        validate_customers(CustomerTableDataset(str(path)).load(), dp_params["schema"], dp_params["validation"])
 
 
 def test_missing_file_is_fatal_and_named(tmp_path, dp_params):

@@ -32,9 +32,7 @@ def test_scoring_assigns_every_valid_customer_and_reports_drift(trained_project,
     rejected = pd.read_csv(trained_project / "data/02_intermediate/rejected_customers_to_score.csv")
     assert len(scored) + len(rejected) == len(to_score)
     assert set(scored["CUST_ID"]) <= set(to_score["CUST_ID"])
-    trained_segments = set(
-        read_output(trained_project, "data/07_model_output/segment_assignments.parquet")["segment"]
-    )
+    trained_segments = set(read_output(trained_project, "data/07_model_output/segment_assignments.parquet")["segment"])
     assert set(scored["segment"]) <= trained_segments
     drift = json.loads((trained_project / "data/08_reporting/drift.json").read_text())
     assert drift["n_scored"] == len(scored)
@@ -42,9 +40,7 @@ def test_scoring_assigns_every_valid_customer_and_reports_drift(trained_project,
     assert sum(row["scored_share"] for row in drift["segment_shares"]) == pytest.approx(1.0)
 
 
-def test_scoring_the_training_customers_reproduces_their_segments_without_refitting(
-    trained_project, run_pipeline
-):
+def test_scoring_the_training_customers_reproduces_their_segments_without_refitting(trained_project, run_pipeline):
     raw = trained_project / "data/01_raw"
     (raw / "customers.csv").replace(raw / "customers_to_score.csv")
     run_pipeline(pipelines=["scoring"], params=FAST_TRAINING)
