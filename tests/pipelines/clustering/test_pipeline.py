@@ -1,0 +1,140 @@
+"""End to end through the real Kedro runner: sweep, nested MLflow runs, selection, training, assignments."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+from sklearn.metrics import adjusted_rand_score
+
+from tests.conftest import read_output
+
+# A small sweep: two variants x four k, light stability, so a run takes seconds.
+SMALL_SWEEP: dict[str, Any] = {
+    "clustering": {"sweep": {"variants": ["seed_baseline", "winsor_log_standard"], "k_min": 5, "k_max": 8}},
+    "evaluation": {"n_init": 4, "stability": {"n_bootstrap": 4, "n_init": 1}},
+}
+N_CANDIDATES = 2 * 4
+PIPELINES = ["data_processing", "clustering", "training"]
+
+
+def run(run_pipeline: Any, pipelines: list[str], params: dict[str, Any]) -> None:
+    """Run through the real runner with no MLflow run left over from an earlier session.
+
+    kedro-mlflow re-opens its run before every node and closes it once, so runs stay on the fluent stack
+    after a session in the same process; a stale one would swallow this run's logging.
+    """
+    end_stale_runs()
+    run_pipeline(pipelines, params)
+    end_stale_runs()
+
+
+@pytest.fixture(autouse=True)
+def own_tracking_store(project_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Track into this copy's mlflow.db by absolute path.
+
+    MLflow caches one SQLite engine per URI string in the process: the relative default
+    ``sqlite:///mlflow.db`` would keep writing to the store of the first test's copy.
+    """
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{project_copy / 'mlflow.db'}")
+
+
+def end_stale_runs() -> None:
+    while mlflow.active_run() is not None:
+        mlflow.end_run()
+
+
+def sweep_runs(project: Path) -> list[Any]:
+    client = MlflowClient(f"sqlite:///{project / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("bank-customer-segmentation")
+    return client.search_runs([experiment.experiment_id], filter_string="tags.stage = 'sweep'")
+
+
+def test_sweep_selects_trains_and_tracks_a_model_that_recovers_the_demo_personas(run_pipeline, project_copy):
+    run(run_pipeline, PIPELINES, SMALL_SWEEP)
+
+    sweep = read_output(project_copy, "data/08_reporting/sweep_results.csv")
+    assert len(sweep) == N_CANDIDATES
+    assert {"silhouette_own", "silhouette_ref", "stability", "smallest_segment_share", "fit_seconds"} <= set(sweep)
+
+    selection = json.loads((project_copy / "data/08_reporting/model_selection.json").read_text())
+    assert selection["mode"] == "rule"
+    chosen = selection["chosen"]
+    assert chosen["metrics"]["smallest_segment_share"] >= 0.02 and chosen["metrics"]["stability"] >= 0.8
+    assert len(selection["rejected"]) == N_CANDIDATES - 1
+
+    runs = sweep_runs(project_copy)
+    assert len(runs) == N_CANDIDATES
+    parents = {run.data.tags["mlflow.parentRunId"] for run in runs}
+    assert len(parents) == 1
+    assert {run.data.params["variant"] for run in runs} == {"seed_baseline", "winsor_log_standard"}
+    assert all("silhouette_ref" in run.data.metrics for run in runs)
+    parent = MlflowClient(f"sqlite:///{project_copy / 'mlflow.db'}").get_run(parents.pop())
+    artifacts = {a.path for a in MlflowClient(f"sqlite:///{project_copy / 'mlflow.db'}").list_artifacts(parent.info.run_id, "sweep")}
+    assert artifacts == {"sweep/sweep_elbow.png", "sweep/sweep_silhouette.png", "sweep/sweep_stability.png"}
+
+    assignments = read_output(project_copy, "data/07_model_output/segment_assignments.parquet")
+    assert list(assignments) == ["CUST_ID", "segment", "distance_to_centroid", "second_closest_segment"]
+    assert assignments["segment"].nunique() == chosen["k"]
+    assert (assignments["segment"] != assignments["second_closest_segment"]).all()
+    personas = read_output(project_copy, "data/01_raw/customer_personas.csv")
+    merged = assignments.merge(personas, on="CUST_ID", validate="1:1")
+    assert len(merged) == len(personas)
+    assert adjusted_rand_score(merged["PERSONA"], merged["segment"]) >= 0.6
+
+    # the registered MLflow model is the same model as the local artifact
+    registered = json.loads((project_copy / "data/06_models/segmentation_model_mlflow.json").read_text())
+    assert registered["registered_model_name"] == "bank-segmentation"
+    served = mlflow.pyfunc.load_model(f"models:/bank-segmentation/{registered['registered_model_version']}")
+    model_input = read_output(project_copy, "data/05_model_input/model_input.parquet")
+    predicted = served.predict(model_input[served.metadata.get_input_schema().input_names()].head(200))
+    assert list(predicted) == assignments["segment"].head(200).tolist()
+
+    # determinism: a second run gives the very same segments
+    run(run_pipeline, ["clustering", "training"], SMALL_SWEEP)
+    again = read_output(project_copy, "data/07_model_output/segment_assignments.parquet")
+    pd.testing.assert_frame_equal(again, assignments)
+    assert len(sweep_runs(project_copy)) == 2 * N_CANDIDATES
+
+
+def test_pinned_selection_reproduces_the_seed_recipe(run_pipeline, project_copy):
+    pinned = {
+        "clustering": {
+            "sweep": {"variants": ["seed_baseline"], "k_min": 6, "k_max": 7, "log_nested_runs": False},
+            "selection": {"pinned": {"variant": "seed_baseline", "k": 7}},
+        },
+        "evaluation": {"n_init": 2, "stability": {"n_bootstrap": 2, "n_init": 1}},
+        "training": {"mlflow": {"log_model": False}},
+    }
+    run(run_pipeline, PIPELINES, pinned)
+    selection = json.loads((project_copy / "data/08_reporting/model_selection.json").read_text())
+    assert selection["mode"] == "pinned"
+    assert (selection["chosen"]["variant"], selection["chosen"]["k"]) == ("seed_baseline", 7)
+    assert "silhouette_ref" in selection["chosen"]["metrics"]
+    assert sweep_runs(project_copy) == []
+    assignments = read_output(project_copy, "data/07_model_output/segment_assignments.parquet")
+    assert assignments["segment"].nunique() == 7
+
+
+def test_on_the_real_table_the_selected_model_has_no_micro_segment(run_pipeline, project_copy, real_table):
+    shutil.copy(real_table, project_copy / "data/01_raw/customers.csv")
+    run(
+        run_pipeline,
+        PIPELINES,
+        {
+            "clustering": {"sweep": {"variants": ["seed_baseline", "log_standard"], "k_min": 5, "k_max": 8}},
+            "evaluation": {"n_init": 4, "stability": {"n_bootstrap": 4, "n_init": 1}},
+            "training": {"mlflow": {"log_model": False}},
+        },
+    )
+    selection = json.loads((project_copy / "data/08_reporting/model_selection.json").read_text())
+    rejected_seed = [r for r in selection["rejected"] if r["variant"] == "seed_baseline"]
+    assert any("micro-cluster" in reason for r in rejected_seed for reason in r["reasons"])
+    assignments = read_output(project_copy, "data/07_model_output/segment_assignments.parquet")
+    assert assignments["segment"].value_counts(normalize=True).min() >= 0.02
