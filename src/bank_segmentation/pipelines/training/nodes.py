@@ -34,12 +34,13 @@ def build_segmentation_config(
     settings = EvaluationSettings.from_params(evaluation)
     mode = training["mode"]
     n_init = settings.n_init
+    if mode == "tuned" and not best_segmentation_config:
+        logger.warning(
+            "training.mode is 'tuned' but no study has produced best_segmentation_config yet (kedro run runs "
+            "the tuning pipeline): training the clustering sweep's choice instead"
+        )
+        mode = "sweep"
     if mode == "tuned":
-        if not best_segmentation_config:
-            raise ValueError(
-                "training.mode is 'tuned' but there is no best_segmentation_config yet: run the tuning "
-                "pipeline first (kedro run runs it), or set training.mode to 'sweep' or 'pinned'"
-            )
         tuned = best_segmentation_config
         variant, spec, k, n_init = tuned["variant"], tuned["spec"], tuned["k"], tuned["n_init"]
         source = tuned["source"]

@@ -30,6 +30,7 @@ from bank_segmentation.pipelines.tuning.study import (
     load_study,
     open_study,
     run_trials,
+    stored,
 )
 from bank_segmentation.preprocessing import describe_steps, feature_space, validate_spec
 
@@ -83,9 +84,9 @@ def tune_segmentation(
     roles, groups = feature_space(schema, features)
     parent = tracking.parent_run() if tuning.get("log_nested_runs", True) else None
     start = time.perf_counter()
-    with thread_limit(len(model_input), settings_eval.single_thread_max_rows):
+    with thread_limit(len(model_input), settings_eval.single_thread_max_rows), stored(settings) as storage:
         scorer = CandidateScorer(model_input, roles, groups, settings_eval, objective)
-        study = open_study(settings, objective)
+        study = open_study(storage, settings, objective)
         study.set_user_attr(FINGERPRINT_ATTR, fingerprint)
         previous = len(study.get_trials(deepcopy=False))
         added = run_trials(
@@ -96,8 +97,8 @@ def tune_segmentation(
             settings,
             on_trial=(lambda t: _log_trial(t, settings, objective, len(model_input), parent)) if parent else None,
         )
-    seconds = time.perf_counter() - start
-    table = trials_table(study, objective)
+        seconds = time.perf_counter() - start
+        table = trials_table(study, objective)
     run = {
         "study": settings.name,
         "storage": settings.storage,
@@ -250,20 +251,23 @@ def plot_tuning(
 ) -> tuple[go.Figure, go.Figure, go.Figure]:
     """Optuna's optimisation history, parameter importances and parallel coordinates of the study."""
     settings = StudySettings(**{**StudySettings.from_params(tuning["study"]).__dict__, "name": tuning_run["study"]})
-    study = load_study(settings)
     metric = tuning_run["objective"][0]
     kwargs: dict[str, Any] = {}
     if len(tuning_run["objective"]) > 1:
         kwargs = {"target": lambda t: t.values[0], "target_name": metric}
     vis = optuna.visualization
     evaluator = optuna.importance.FanovaImportanceEvaluator(seed=settings.seed)
-    return (
-        _figure(lambda: vis.plot_optimization_history(study, **kwargs), "optimisation history", metric),
-        _figure(
-            lambda: vis.plot_param_importances(study, evaluator=evaluator, **kwargs), "parameter importances", metric
-        ),
-        _figure(lambda: vis.plot_parallel_coordinate(study, **kwargs), "parallel coordinates", metric),
-    )
+    with stored(settings) as storage:
+        study = load_study(storage, settings)
+        return (
+            _figure(lambda: vis.plot_optimization_history(study, **kwargs), "optimisation history", metric),
+            _figure(
+                lambda: vis.plot_param_importances(study, evaluator=evaluator, **kwargs),
+                "parameter importances",
+                metric,
+            ),
+            _figure(lambda: vis.plot_parallel_coordinate(study, **kwargs), "parallel coordinates", metric),
+        )
 
 
 def _figure(draw: Any, title: str, metric: str) -> go.Figure:

@@ -126,9 +126,19 @@ def create_sampler(settings: StudySettings, objective: Objective) -> optuna.samp
         )
 
 
-def open_study(settings: StudySettings, objective: Objective) -> optuna.Study:
-    """Create the study, or load it when it exists (a rerun continues it)."""
+@contextlib.contextmanager
+def stored(settings: StudySettings) -> Iterator[optuna.storages.RDBStorage]:
+    """The storage, closed on exit (SQLite then folds its write-ahead log back into the one .db file)."""
     storage = create_storage(settings)
+    try:
+        yield storage
+    finally:
+        storage.remove_session()
+        storage.engine.dispose()
+
+
+def open_study(storage: optuna.storages.RDBStorage, settings: StudySettings, objective: Objective) -> optuna.Study:
+    """Create the study, or load it when it exists (a rerun continues it)."""
     verbosity = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # this module logs what happens instead
     try:
@@ -156,9 +166,9 @@ def open_study(settings: StudySettings, objective: Objective) -> optuna.Study:
     return study
 
 
-def load_study(settings: StudySettings) -> optuna.Study:
+def load_study(storage: optuna.storages.RDBStorage, settings: StudySettings) -> optuna.Study:
     """The stored study, for reading (figures, summaries)."""
-    return optuna.load_study(study_name=settings.name, storage=create_storage(settings))
+    return optuna.load_study(study_name=settings.name, storage=storage)
 
 
 @contextlib.contextmanager
