@@ -14,6 +14,15 @@ from bank_segmentation.pipelines.data_processing.nodes import engineer_features
 
 CONF = Path(__file__).resolve().parents[3] / "conf" / "base"
 
+PIPELINES = ["data_processing", "clustering", "training", "reporting"]
+# A small sweep keeps the run fast: one variant, k around the planted structure, few bootstraps.
+SMALL_SWEEP = {
+    "clustering": {"sweep": {"variants": ["winsor_log_standard"], "k_min": 3, "k_max": 9}},
+    "evaluation": {"n_init": 4, "stability": {"n_bootstrap": 3, "n_init": 1}},
+    "training": {"mlflow": {"log_model": False}},
+}
+REPORTING = Path("data/08_reporting")
+
 # Which archetype each planted demo persona should be named after.
 PERSONA_ARCHETYPES = {
     "transactor": "Active Transactors / Full Payers",

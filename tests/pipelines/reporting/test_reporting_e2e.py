@@ -10,16 +10,8 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
-from .conftest import PERSONA_ARCHETYPES
+from .conftest import PERSONA_ARCHETYPES, PIPELINES, REPORTING, SMALL_SWEEP
 
-PIPELINES = ["data_processing", "clustering", "training", "reporting"]
-REPORTING = Path("data/08_reporting")
-# A small sweep keeps the run fast: one variant, k around the planted structure, few bootstraps.
-SMALL_SWEEP = {
-    "clustering": {"sweep": {"variants": ["winsor_log_standard"], "k_min": 3, "k_max": 9}},
-    "evaluation": {"n_init": 4, "stability": {"n_bootstrap": 3, "n_init": 1}},
-    "training": {"mlflow": {"log_model": False}},
-}
 # The seed notebook's recipe, pinned: seed_baseline with k=7.
 SEED_RECIPE = {
     "clustering": {
