@@ -172,9 +172,7 @@ def bootstrap_stability(
     return float(np.mean([adjusted_rand_score(a, b) for a, b in pairs]))
 
 
-def evaluate_kmeans(
-    own: MetricSpace, ref: MetricSpace, k: int, settings: EvaluationSettings
-) -> dict[str, float]:
+def evaluate_kmeans(own: MetricSpace, ref: MetricSpace, k: int, settings: EvaluationSettings) -> dict[str, float]:
     """Fit K-means with ``k`` segments in ``own`` space and compute every metric plus stability."""
     start = time.perf_counter()
     model = fit_kmeans(own.X, k, settings.n_init, settings.random_state)
@@ -205,4 +203,3 @@ def knee_point(ks: Sequence[int], inertias: Sequence[float]) -> int | None:
     gap = (1.0 - x_n) - y_n
     best = int(np.argmax(gap))
     return int(x[best]) if gap[best] > 0 else None
-

@@ -112,9 +112,7 @@ def validate_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
     if quantile is not None and not 0 < quantile < 1:
         raise ValueError(f"variant spec: winsorize quantile must be in (0, 1), got {quantile}")
     pca = full["pca"]
-    if pca is not None and not (
-        (isinstance(pca, int) and pca >= 1) or (isinstance(pca, float) and 0 < pca < 1)
-    ):
+    if pca is not None and not ((isinstance(pca, int) and pca >= 1) or (isinstance(pca, float) and 0 < pca < 1)):
         raise ValueError(f"variant spec: pca must be an int >= 1 or a float in (0, 1), got {pca!r}")
     return full
 
@@ -170,9 +168,7 @@ def _scaler(name: str, random_state: int) -> Any:
         "standard": lambda: StandardScaler(),
         "robust": lambda: RobustScaler(),
         "minmax": lambda: MinMaxScaler(),
-        "quantile_normal": lambda: QuantileTransformer(
-            output_distribution="normal", random_state=random_state
-        ),
+        "quantile_normal": lambda: QuantileTransformer(output_distribution="normal", random_state=random_state),
         "yeo_johnson": lambda: PowerTransformer(method="yeo-johnson", standardize=True),
         "none": lambda: None,
     }[name]()
@@ -267,6 +263,6 @@ class Log1pColumns(OneToOneFeatureMixin, BaseEstimator, TransformerMixin):
 
 
 # Types a serialised model of this module may contain beyond scikit-learn's own (for skops loading).
-TRUSTED_TYPES = [
-    f"{cls.__module__}.{cls.__qualname__}" for cls in (ColumnSelector, UpperWinsorizer, Log1pColumns)
-] + ["numpy.dtype"]
+TRUSTED_TYPES = [f"{cls.__module__}.{cls.__qualname__}" for cls in (ColumnSelector, UpperWinsorizer, Log1pColumns)] + [
+    "numpy.dtype"
+]

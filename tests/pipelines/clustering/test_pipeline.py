@@ -75,8 +75,8 @@ def test_sweep_selects_trains_and_tracks_a_model_that_recovers_the_demo_personas
     assert len(parents) == 1
     assert {run.data.params["variant"] for run in runs} == {"seed_baseline", "winsor_log_standard"}
     assert all("silhouette_ref" in run.data.metrics for run in runs)
-    parent = MlflowClient(f"sqlite:///{project_copy / 'mlflow.db'}").get_run(parents.pop())
-    artifacts = {a.path for a in MlflowClient(f"sqlite:///{project_copy / 'mlflow.db'}").list_artifacts(parent.info.run_id, "sweep")}
+    client = MlflowClient(f"sqlite:///{project_copy / 'mlflow.db'}")
+    artifacts = {a.path for a in client.list_artifacts(parents.pop(), "sweep")}
     assert artifacts == {"sweep/sweep_elbow.png", "sweep/sweep_silhouette.png", "sweep/sweep_stability.png"}
 
     assignments = read_output(project_copy, "data/07_model_output/segment_assignments.parquet")

@@ -77,9 +77,7 @@ def test_model_assigns_every_customer_and_scores_new_ones_without_refit(params, 
     config = build_segmentation_config(
         selection("log_standard", 5, params), params["training"], params["clustering"], params["evaluation"]
     )
-    model = train_segmentation_model(
-        model_input, config, params["schema"], params["features"], params["evaluation"]
-    )
+    model = train_segmentation_model(model_input, config, params["schema"], params["features"], params["evaluation"])
     assignments = assign_segments(model, model_input, params["schema"])
     assert list(assignments) == ["CUST_ID", "segment", "distance_to_centroid", "second_closest_segment"]
     assert assignments["CUST_ID"].tolist() == model_input["CUST_ID"].tolist()

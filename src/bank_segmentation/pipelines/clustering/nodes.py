@@ -70,16 +70,17 @@ def sweep_segmentations(
         }
     # largest k first: the slowest fits start early, so the workers finish together
     tasks = [(name, k) for k in sorted(ks, reverse=True) for name in variants]
-    jobs = Parallel(
-        n_jobs=int(clustering["sweep"]["n_jobs"]), backend=clustering["sweep"].get("backend", "threading"), return_as="generator_unordered"
-    )(delayed(_evaluate_candidate)(name, spaces[name], ref, k, settings) for name, k in tasks)
+    parallel = Parallel(
+        n_jobs=int(clustering["sweep"]["n_jobs"]),
+        backend=clustering["sweep"].get("backend", "threading"),
+        return_as="generator_unordered",
+    )
+    jobs = parallel(delayed(_evaluate_candidate)(name, spaces[name], ref, k, settings) for name, k in tasks)
     rows = list(tqdm(jobs, total=len(tasks), desc="clustering sweep", unit="fit"))
     results = pd.DataFrame(rows).sort_values(KEY_COLUMNS, key=_variant_order(variants)).reset_index(drop=True)
     results.insert(2, "steps", [describe_steps(variants[name]) for name in results["variant"]])
     results.insert(3, "n_rows", len(model_input))
-    logger.info(
-        "clustering sweep: %d variants x %d k in %.1f s", len(variants), len(ks), time.perf_counter() - start
-    )
+    logger.info("clustering sweep: %d variants x %d k in %.1f s", len(variants), len(ks), time.perf_counter() - start)
     return results
 
 
@@ -88,9 +89,7 @@ def _variant_order(variants: Mapping[str, Any]) -> Any:
     return lambda col: col.map(order) if col.name == "variant" else col
 
 
-def log_sweep_runs(
-    sweep_results: pd.DataFrame, clustering: dict[str, Any], evaluation: dict[str, Any]
-) -> None:
+def log_sweep_runs(sweep_results: pd.DataFrame, clustering: dict[str, Any], evaluation: dict[str, Any]) -> None:
     """Log every swept candidate as a nested MLflow run (params, metrics, tags) under the pipeline run."""
     if not clustering["sweep"].get("log_nested_runs", True):
         return
@@ -180,7 +179,9 @@ def select_segmentation(sweep_results: pd.DataFrame, clustering: dict[str, Any])
         picks[best["variant"]] = best
         logger.warning(
             "model selection: no candidate meets the rule; fell back to %s k=%s (%s)",
-            best["variant"], best["k"], "; ".join(reasons[(best["variant"], best["k"])]),
+            best["variant"],
+            best["k"],
+            "; ".join(reasons[(best["variant"], best["k"])]),
         )
     ranked = sorted(picks.values(), key=lambda r: -r["silhouette_ref"])
     chosen, runner_up = ranked[0], (ranked[1] if len(ranked) > 1 else None)
@@ -197,12 +198,17 @@ def select_segmentation(sweep_results: pd.DataFrame, clustering: dict[str, Any])
             pick = picks.get(row["variant"])
             reasons[key] = [
                 f"admissible, but further from the variant's knee (k={knees[row['variant']]}) than k={pick['k']}"
-                if pick is not None else "admissible, but another variant was chosen"
+                if pick is not None
+                else "admissible, but another variant was chosen"
             ]
     result = _selection(mode, rule, chosen, runner_up, rows, variants, knees, reasons)
     logger.info(
         "model selection (%s): %s k=%d (silhouette_ref %.3f, stability %.2f, smallest segment %.1f%%)",
-        mode, chosen["variant"], chosen["k"], chosen["silhouette_ref"], chosen["stability"],
+        mode,
+        chosen["variant"],
+        chosen["k"],
+        chosen["silhouette_ref"],
+        chosen["stability"],
         100 * chosen["smallest_segment_share"],
     )
     return result
@@ -285,4 +291,3 @@ def plot_sweep(sweep_results: pd.DataFrame, model_selection: dict[str, Any]) -> 
         "Stability",
     )
     return elbow, silhouette, stability
-

@@ -128,7 +128,10 @@ def register_segmentation_model(
         info["seconds"] = round(time.perf_counter() - start, 2)
         logger.info(
             "logged MLflow model %s (registered %s v%s) in %.1f s",
-            info["model_uri"], info["registered_model_name"], info["registered_model_version"], info["seconds"],
+            info["model_uri"],
+            info["registered_model_name"],
+            info["registered_model_version"],
+            info["seconds"],
         )
     return info
 
