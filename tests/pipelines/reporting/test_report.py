@@ -55,6 +55,14 @@ SELECTION = {
     "knees": {"seed_baseline": 4, "log_standard": 5},
     "rejected": [{"variant": "seed_baseline", "k": 8, "reasons": ["stability 0.79 < 0.8 (unstable)"]}],
 }
+CONFIG = {
+    "variant": "tuned-trial-12",
+    "k": 7,
+    "n_init": 10,
+    "random_state": 42,
+    "source": "optuna study bank-segmentation, trial 12 (silhouette_ref 0.3100)",
+    "metrics": {"silhouette_ref": 0.31, "stability": 0.91},
+}
 QUALITY = {
     "source": "data/01_raw/customers.csv",
     "rows_in": 4000,
@@ -88,7 +96,7 @@ def _report(features, assignments, params, data_params, tuning=None) -> tuple[st
     ]
     assert set(render_plotly_figures(*specs)) == {*specs[0], *specs[1]}
     images = render_report_images({**params["figures"], "dpi": 40}, *specs)
-    html = render_report(catalogue, SELECTION, QUALITY, images, params["report"], tuning)
+    html = render_report(catalogue, CONFIG, SELECTION, QUALITY, images, params["report"], tuning)
     return html, names["name"].tolist()
 
 
@@ -119,6 +127,8 @@ def test_report_escapes_every_data_string(hostile_report):
 
 def test_report_tells_the_model_selection_story(hostile_report):
     html, _ = hostile_report
+    assert "Trained model: tuned-trial-12, k = 7" in html
+    assert "chose a different candidate" in html  # the sweep's choice is not what was trained
     assert "log_standard, k = 6" in html
     assert "stability 0.79 &lt; 0.8 (unstable)" in html
     assert "runner-up: seed_baseline, k=5" in html

@@ -127,6 +127,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 nodes.render_report,
                 inputs=[
                     "segment_catalogue",
+                    "segmentation_config",
                     "model_selection",
                     "data_quality",
                     "report_images",

@@ -93,14 +93,13 @@ def _card(segment: Mapping[str, Any], index: int) -> str:
 </div>"""
 
 
-def _summary(catalogue: Mapping[str, Any], selection: Mapping[str, Any]) -> str:
+def _summary(catalogue: Mapping[str, Any], config: Mapping[str, Any]) -> str:
     """Executive summary: one card per segment."""
-    chosen = selection.get("chosen", {})
     cards = "".join(_card(seg, i) for i, seg in enumerate(catalogue["segments"]))
     return (
         f"<p>{catalogue['customers']:,} customers were split into {len(catalogue['segments'])} "
-        f"segments (preprocessing variant <em>{h(chosen.get('variant', '?'))}</em>, "
-        f"k = {h(chosen.get('k', '?'))}). Names come from each segment's profile, never from a "
+        f"segments (preprocessing variant <em>{h(config.get('variant', '?'))}</em>, "
+        f"k = {h(config.get('k', '?'))}). Names come from each segment's profile, never from a "
         "cluster number; recommended actions come from the marketing playbook in "
         "<code>conf/base/parameters_reporting.yml</code>.</p>"
         f'<div class="cards">{cards}</div>'
@@ -136,10 +135,31 @@ def _segments(catalogue: Mapping[str, Any], images: Mapping[str, str]) -> str:
     )
 
 
-def _model(selection: Mapping[str, Any], images: Mapping[str, str]) -> str:
-    """The model-selection story: rule, chosen candidate, runner-up and rejections."""
+def _trained(config: Mapping[str, Any], selection: Mapping[str, Any]) -> str:
+    """Which configuration was trained, where it came from, and how it relates to the sweep."""
+    chosen = selection.get("chosen", {}) if selection else {}
+    parts = [
+        f"<p><strong>Trained model: {h(config.get('variant', '?'))}, k = {h(config.get('k', '?'))}"
+        f"</strong> ({h(config.get('n_init', '?'))} K-means restarts), from "
+        f"{h(config.get('source', '?'))}.</p>"
+    ]
+    if chosen and (chosen.get("variant"), chosen.get("k")) != (config.get("variant"), config.get("k")):
+        parts.append(
+            "<p>The clustering sweep below chose a different candidate; the trained configuration "
+            "above takes precedence (parameter <code>training.mode</code>).</p>"
+        )
+    metrics = config.get("metrics") or {}
+    if metrics:
+        rows = list(metrics.items())
+        parts.append(_table(["metric of the trained configuration", "value"], rows, numeric={1}))
+    return "".join(parts)
+
+
+def _model(selection: Mapping[str, Any], config: Mapping[str, Any], images: Mapping[str, str]) -> str:
+    """The model-selection story: what was trained, the rule, the chosen candidate, rejections."""
+    trained = _trained(config, selection) if config else ""
     if not selection:
-        return "<p>No model-selection record was provided.</p>"
+        return trained + "<p>No model-selection record was provided.</p>"
     chosen = selection.get("chosen", {})
     runner = selection.get("runner_up") or {}
     metrics = chosen.get("metrics", {}) or {}
@@ -161,6 +181,8 @@ def _model(selection: Mapping[str, Any], images: Mapping[str, str]) -> str:
     rejected_rows = [[r["variant"], r["k"], "; ".join(r.get("reasons", []))] for r in rejected]
     knees = selection.get("knees") or {}
     parts = [
+        trained,
+        "<h3>The clustering sweep</h3>",
         f"<p><strong>Chosen: {h(chosen.get('variant', '?'))}, k = {h(chosen.get('k', '?'))}</strong> ({h(story)}).</p>",
         f"<p>Rule: {h(selection.get('rule', ''))}</p>",
     ]
@@ -241,17 +263,22 @@ def _quality(data_quality: Mapping[str, Any], images: Mapping[str, str]) -> str:
 
 def render_report(
     segment_catalogue: Mapping[str, Any],
+    segmentation_config: Mapping[str, Any],
     model_selection: Mapping[str, Any],
     data_quality: Mapping[str, Any],
     report_images: Mapping[str, str],
     params: Mapping[str, Any],
     tuning_summary: Mapping[str, Any] | None = None,
 ) -> str:
-    """The self-contained HTML report: executive summary, segments, model choice, data quality."""
+    """The self-contained HTML report: executive summary, segments, model choice, data quality.
+
+    ``tuning_summary`` (the Optuna study's summary) is optional: when given, the report gets a
+    hyper-parameter search section.
+    """
     bodies = {
-        "summary": _summary(segment_catalogue, model_selection),
+        "summary": _summary(segment_catalogue, segmentation_config),
         "segments": _segments(segment_catalogue, report_images),
-        "model": _model(model_selection, report_images),
+        "model": _model(model_selection, segmentation_config, report_images),
         "tuning": _tuning(tuning_summary),
         "quality": _quality(data_quality, report_images),
     }
