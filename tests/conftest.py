@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import mlflow
 import pandas as pd
 import pytest
 from kedro.framework.session import KedroSession
@@ -81,8 +82,16 @@ def project_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """
     project = make_project_copy(tmp_path / "project")
     monkeypatch.chdir(project)
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    # Absolute: MLflow caches one SQLite engine per URI string, so a relative URI would keep writing to
+    # the first test's copy.
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{project / 'mlflow.db'}")
     return project
+
+
+def end_active_mlflow_runs() -> None:
+    """Close every MLflow run left open in this process (kedro-mlflow reopens its run for each node)."""
+    while mlflow.active_run() is not None:
+        mlflow.end_run()
 
 
 RunPipeline = Callable[..., dict[str, Any]]
@@ -94,8 +103,12 @@ def run_pipeline(project_copy: Path) -> RunPipeline:
 
     def _run(pipelines: list[str] | None = None, params: dict[str, Any] | None = None) -> dict[str, Any]:
         bootstrap_project(project_copy)
-        with KedroSession.create(project_path=project_copy, runtime_params=params or {}) as session:
-            return session.run(pipeline_names=pipelines)
+        end_active_mlflow_runs()
+        try:
+            with KedroSession.create(project_path=project_copy, runtime_params=params or {}) as session:
+                return session.run(pipeline_names=pipelines)
+        finally:
+            end_active_mlflow_runs()
 
     return _run
 

@@ -9,7 +9,6 @@ from typing import Any
 
 import mlflow
 import pandas as pd
-import pytest
 from mlflow.tracking import MlflowClient
 from sklearn.metrics import adjusted_rand_score
 
@@ -24,32 +23,6 @@ N_CANDIDATES = 2 * 4
 PIPELINES = ["data_processing", "clustering", "training"]
 
 
-def run(run_pipeline: Any, pipelines: list[str], params: dict[str, Any]) -> None:
-    """Run through the real runner with no MLflow run left over from an earlier session.
-
-    kedro-mlflow re-opens its run before every node and closes it once, so runs stay on the fluent stack
-    after a session in the same process; a stale one would swallow this run's logging.
-    """
-    end_stale_runs()
-    run_pipeline(pipelines, params)
-    end_stale_runs()
-
-
-@pytest.fixture(autouse=True)
-def own_tracking_store(project_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Track into this copy's mlflow.db by absolute path.
-
-    MLflow caches one SQLite engine per URI string in the process: the relative default
-    ``sqlite:///mlflow.db`` would keep writing to the store of the first test's copy.
-    """
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{project_copy / 'mlflow.db'}")
-
-
-def end_stale_runs() -> None:
-    while mlflow.active_run() is not None:
-        mlflow.end_run()
-
-
 def sweep_runs(project: Path) -> list[Any]:
     client = MlflowClient(f"sqlite:///{project / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("bank-customer-segmentation")
@@ -57,7 +30,7 @@ def sweep_runs(project: Path) -> list[Any]:
 
 
 def test_sweep_selects_trains_and_tracks_a_model_that_recovers_the_demo_personas(run_pipeline, project_copy):
-    run(run_pipeline, PIPELINES, SMALL_SWEEP)
+    run_pipeline(PIPELINES, SMALL_SWEEP)
 
     sweep = read_output(project_copy, "data/08_reporting/sweep_results.csv")
     assert len(sweep) == N_CANDIDATES
@@ -97,7 +70,7 @@ def test_sweep_selects_trains_and_tracks_a_model_that_recovers_the_demo_personas
     assert list(predicted) == assignments["segment"].head(200).tolist()
 
     # determinism: a second run gives the very same segments
-    run(run_pipeline, ["clustering", "training"], SMALL_SWEEP)
+    run_pipeline(["clustering", "training"], SMALL_SWEEP)
     again = read_output(project_copy, "data/07_model_output/segment_assignments.parquet")
     pd.testing.assert_frame_equal(again, assignments)
     assert len(sweep_runs(project_copy)) == 2 * N_CANDIDATES
@@ -112,7 +85,7 @@ def test_pinned_selection_reproduces_the_seed_recipe(run_pipeline, project_copy)
         "evaluation": {"n_init": 2, "stability": {"n_bootstrap": 2, "n_init": 1}},
         "training": {"mlflow": {"log_model": False}},
     }
-    run(run_pipeline, PIPELINES, pinned)
+    run_pipeline(PIPELINES, pinned)
     selection = json.loads((project_copy / "data/08_reporting/model_selection.json").read_text())
     assert selection["mode"] == "pinned"
     assert (selection["chosen"]["variant"], selection["chosen"]["k"]) == ("seed_baseline", 7)
@@ -124,8 +97,7 @@ def test_pinned_selection_reproduces_the_seed_recipe(run_pipeline, project_copy)
 
 def test_on_the_real_table_the_selected_model_has_no_micro_segment(run_pipeline, project_copy, real_table):
     shutil.copy(real_table, project_copy / "data/01_raw/customers.csv")
-    run(
-        run_pipeline,
+    run_pipeline(
         PIPELINES,
         {
             "clustering": {"sweep": {"variants": ["seed_baseline", "log_standard"], "k_min": 5, "k_max": 8}},
