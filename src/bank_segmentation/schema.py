@@ -9,6 +9,7 @@ from typing import Any
 from bank_segmentation.errors import ConfigurationError
 
 ROLES = ("amount", "frequency", "count", "limit", "tenure", "ignore")
+KPI_ROLES = ("amount", "ratio", "share")  # engineered columns; purchase-type indicators get "indicator"
 
 
 @dataclass(frozen=True)
@@ -25,8 +26,7 @@ class Schema:
         unknown = {col: role for col, role in roles.items() if role not in ROLES}
         if unknown:
             raise ConfigurationError(
-                f"parameters 'schema.columns': unknown role(s) {unknown}; "
-                f"each column's role must be one of {ROLES}"
+                f"parameters 'schema.columns': unknown role(s) {unknown}; each column's role must be one of {ROLES}"
             )
         return cls(id_column=str(params["id_column"]), roles=roles)
 
@@ -58,7 +58,13 @@ def model_input_roles(schema: Schema, features: Mapping[str, Any]) -> dict[str, 
     """Role of every numeric model-input column: raw features, KPIs and purchase-type indicators."""
     roles = {col: schema.roles[col] for col in schema.feature_columns}
     if features.get("kpis_enabled", True):
-        roles.update({name: spec["role"] for name, spec in features.get("kpis", {}).items()})
+        kpis = features.get("kpis", {})
+        unknown = {name: spec.get("role") for name, spec in kpis.items() if spec.get("role") not in KPI_ROLES}
+        if unknown:
+            raise ConfigurationError(
+                f"parameters 'features.kpis': unknown role(s) {unknown}; each KPI's role must be one of {KPI_ROLES}"
+            )
+        roles.update({name: spec["role"] for name, spec in kpis.items()})
     if features.get("purchase_type", {}).get("enabled", False):
         roles.update({col: "indicator" for col in purchase_type_columns()})
     return roles

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from bank_segmentation.errors import ConfigurationError
 from bank_segmentation.pipelines.data_processing.nodes import (
     build_model_input,
     engineer_features,
@@ -85,3 +86,14 @@ def test_kpis_match_their_definition(validated, dp_params):
     assert shares.min().min() >= 0 and shares.max().max() <= 1 + 1e-9
     one_hot = features.filter(like="PURCHASE_TYPE")
     assert set(one_hot["PURCHASE_TYPE"]) <= {"none", "one_off", "installment", "both"}
+
+
+def test_a_kpi_with_an_unknown_role_is_a_configuration_error(validated, dp_params):
+    features = {
+        **dp_params["features"],
+        "kpis": {"LIMIT_USAGE": {**dp_params["features"]["kpis"]["LIMIT_USAGE"], "role": "ratoi"}},
+    }
+    imputer = learn_imputer(validated, dp_params["schema"], dp_params["imputation"])
+    clean, _ = impute_customers(validated, imputer)
+    with pytest.raises(ConfigurationError, match="ratoi"):
+        build_model_input(engineer_features(clean, features), dp_params["schema"], features)
