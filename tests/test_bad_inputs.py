@@ -11,7 +11,14 @@ from kedro.io import DatasetError
 
 from bank_segmentation.datasets import CustomerTableDataset
 from bank_segmentation.errors import DataContractError
-from bank_segmentation.pipelines.data_processing.nodes import validate_customers
+from bank_segmentation.pipelines.data_processing.nodes import (
+    build_model_input,
+    check_segmentable,
+    engineer_features,
+    impute_customers,
+    learn_imputer,
+    validate_customers,
+)
 from tests.conftest import REPO_ROOT
 from tests.data.make_bad_inputs import BAD_ROWS, CORPUS_DIR, N_ROWS, build_corpus
 
@@ -46,8 +53,8 @@ EXPECTED = {
     # B000001 and B000002 already exist in rows 0 and 1: every later copy goes
     "duplicate_ids": Outcome(quarantined_lines=BAD_LINES, quarantine_rule="id_unique: CUST_ID"),
     "missing_ids": Outcome(quarantined_lines=BAD_LINES, quarantine_rule="id_not_empty: CUST_ID"),
-    "fewer_rows_than_k": Outcome(kept=2),  # valid rows; the clustering stage refuses them (see its tests)
-    "identical_rows": Outcome(kept=N_ROWS),  # valid rows; the clustering stage refuses them (see its tests)
+    "fewer_rows_than_k": Outcome(kept=2),  # valid rows, refused before clustering (test below)
+    "identical_rows": Outcome(kept=N_ROWS),  # valid rows, refused before clustering (test below)
     "empty_column": Outcome(error_rule="column_not_empty", error_column="CREDIT_LIMIT"),
     "absurd_magnitudes": Outcome(quarantined_lines=BAD_LINES, quarantine_rule="magnitude: BALANCE"),
     "non_utf8_encoding": Outcome(ignored_columns=1, kept=N_ROWS),
@@ -111,3 +118,16 @@ def test_semicolon_file_with_decimal_commas_reads_the_same_numbers_as_the_plain_
 def test_non_utf8_file_keeps_its_text_readable(tmp_path: Path):
     raw = CustomerTableDataset(str(CORPUS_DIR / "non_utf8_encoding.csv")).load()
     assert set(raw["BRANCH"]) == {"Zürich", "Besançon"}
+
+
+@pytest.mark.parametrize(
+    ("case", "rule"), [("fewer_rows_than_k", "enough_customers"), ("identical_rows", "distinct_customers")]
+)
+def test_tables_too_small_or_uniform_to_segment_stop_before_clustering(case: str, rule: str, dp_params: dict):
+    raw = CustomerTableDataset(str(CORPUS_DIR / f"{case}.csv")).load()
+    kept, _, report = validate_customers(raw, dp_params["schema"], dp_params["validation"])
+    clean, _ = impute_customers(kept, learn_imputer(kept, dp_params["schema"], dp_params["imputation"]))
+    features = engineer_features(clean, dp_params["features"])
+    model_input = build_model_input(features, dp_params["schema"], dp_params["features"])
+    with pytest.raises(DataContractError, match=rf"{case}\.csv.*rule '{rule}'"):
+        check_segmentable(model_input, report, dp_params["schema"], dp_params["validation"])

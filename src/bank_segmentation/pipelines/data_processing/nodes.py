@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bank_segmentation.errors import DataContractError
 from bank_segmentation.imputation import CustomerImputer, fit_imputer
 from bank_segmentation.schema import (
     PURCHASE_TYPE_PREFIX,
@@ -92,6 +93,31 @@ def build_model_input(
     numeric = model_input.drop(columns=parsed_schema.id_column).to_numpy()
     if not np.isfinite(numeric).all():
         raise ValueError("model input holds NaN or inf: an imputation or KPI rule is missing")
+    return model_input
+
+
+def check_segmentable(
+    model_input: pd.DataFrame, validation_report: dict[str, Any], schema: dict[str, Any], validation: dict[str, Any]
+) -> pd.DataFrame:
+    """Refuse a table with too few customers, or too few distinct ones, to be worth segmenting."""
+    source = validation_report.get("source")
+    n_rows, needed = len(model_input), validation["min_customers"]
+    if n_rows < needed:
+        raise DataContractError(
+            f"{n_rows} valid customer(s) left after validation; segmenting needs at least {needed} "
+            "(validation.min_customers)",
+            source=source,
+            rule="enough_customers",
+        )
+    profiles = model_input.drop(columns=schema["id_column"])
+    distinct = int(pd.util.hash_pandas_object(profiles, index=False).nunique())
+    if distinct < validation["min_distinct_customers"]:
+        raise DataContractError(
+            f"only {distinct} distinct customer profile(s) among {n_rows} customers: there is nothing to "
+            f"segment (at least {validation['min_distinct_customers']} needed, validation.min_distinct_customers)",
+            source=source,
+            rule="distinct_customers",
+        )
     return model_input
 
 

@@ -4,6 +4,7 @@ from kedro.pipeline import Node, Pipeline
 
 from .nodes import (
     build_model_input,
+    check_segmentable,
     engineer_features,
     impute_customers,
     learn_imputer,
@@ -43,8 +44,14 @@ def create_pipeline(**kwargs) -> Pipeline:
             Node(
                 build_model_input,
                 inputs=["customer_features", "params:schema", "params:features"],
-                outputs="model_input",
+                outputs="model_input_unchecked",
                 name="build_model_input",
+            ),
+            Node(
+                check_segmentable,
+                inputs=["model_input_unchecked", "validation_report", "params:schema", "params:validation"],
+                outputs="model_input",
+                name="check_segmentable",
             ),
             Node(
                 summarise_data_quality,
