@@ -77,3 +77,14 @@ def test_small_segment_is_flagged_as_micro_segment(demo_portfolio, persona_assig
     micro = names[names["micro_segment"]]
     assert micro["name"].tolist() == ["Affluent High Spenders (VIP)"]
     assert names["micro_segment"].sum() == 1
+
+
+def test_naming_works_without_the_kpi_columns(demo_portfolio, persona_assignments, reporting_params):
+    features, personas = demo_portfolio
+    kpis = ["ONEOFF_SHARE", "CASH_ADVANCE_SHARE", "LIMIT_USAGE"]
+    named = _names_per_customer(features.drop(columns=kpis), persona_assignments, reporting_params)
+    persona = personas.set_index("CUST_ID")["PERSONA"].sort_index()
+    # archetypes defined without these KPIs still find their personas; the others get descriptions
+    assert (named[persona == "new_customer"] == "New Customers").all()
+    assert (named[persona == "dormant"] == "Dormant Users").all()
+    assert named.groupby(persona).nunique().eq(1).all()

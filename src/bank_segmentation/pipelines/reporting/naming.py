@@ -24,6 +24,13 @@ def level_margin(value: float, level: Mapping[str, Any]) -> float:
     return float(level["max"] - value)
 
 
+def _margin(measure: pd.DataFrame, segment: Any, feature: str, level: Mapping[str, Any]) -> float:
+    """Margin of one condition; a feature the profiles lack (e.g. KPIs switched off) never holds."""
+    if feature not in measure.columns:
+        return -np.inf
+    return level_margin(measure.at[segment, feature], level)
+
+
 def match_scores(profiles: pd.DataFrame, naming: Mapping[str, Any]) -> pd.DataFrame:
     """Segments x archetypes match score; NaN where a segment does not qualify for an archetype.
 
@@ -40,7 +47,7 @@ def match_scores(profiles: pd.DataFrame, naming: Mapping[str, Any]) -> pd.DataFr
         for segment in scores.index:
             margins = np.array(
                 [
-                    level_margin(measures[levels[lvl]["measure"]].at[segment, feature], levels[lvl])
+                    _margin(measures[levels[lvl]["measure"]], segment, feature, levels[lvl])
                     for feature, lvl in conditions.items()
                 ]
             )
