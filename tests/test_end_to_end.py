@@ -1,0 +1,104 @@
+"""The whole default run, as `uv run kedro run` does it: nothing lost, nothing private leaked, reproducible."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from kedro.framework.session import KedroSession
+from kedro.framework.startup import bootstrap_project
+
+from tests.conftest import end_active_mlflow_runs, make_project_copy, read_output
+
+# The default run, shrunk to seconds: fewer variants, k values, bootstrap fits and Optuna trials.
+FAST: dict[str, Any] = {
+    "clustering": {"sweep": {"variants": ["log_standard", "winsor_log_standard"], "k_min": 3, "k_max": 8}},
+    "evaluation": {"stability": {"n_bootstrap": 3}},
+    "tuning": {"study": {"n_trials": 6}},
+}
+
+
+def run_default(project: Path, params: dict[str, Any]) -> None:
+    """``kedro run`` (the default pipeline) in ``project`` through the real session and runner."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(project)
+        patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{project / 'mlflow.db'}")
+        bootstrap_project(project)
+        end_active_mlflow_runs()
+        try:
+            with KedroSession.create(project_path=project, runtime_params=params) as session:
+                session.run()
+        finally:
+            end_active_mlflow_runs()
+
+
+@pytest.fixture(scope="module")
+def full_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project copy after one default run on the shipped demo data (shared by the tests below)."""
+    project = make_project_copy(tmp_path_factory.mktemp("full_run") / "project")
+    run_default(project, FAST)
+    return project
+
+
+def test_every_customer_is_either_assigned_or_quarantined(full_run: Path):
+    raw = pd.read_csv(full_run / "data/01_raw/customers.csv", dtype=str)
+    assigned = read_output(full_run, "data/07_model_output/segment_assignments.parquet")
+    rejected = pd.read_csv(full_run / "data/02_intermediate/rejected_customers.csv")
+    assert len(assigned) + len(rejected) == len(raw)
+    assert set(assigned["CUST_ID"]).isdisjoint(set(rejected.get("CUST_ID", [])))
+    assert set(assigned["CUST_ID"]) | set(rejected.get("CUST_ID", [])) == set(raw["CUST_ID"])
+
+
+def test_no_customer_id_reaches_the_tracking_store_or_its_artifacts(full_run: Path):
+    ids = set(pd.read_csv(full_run / "data/01_raw/customers.csv", dtype=str)["CUST_ID"])
+    with sqlite3.connect(full_run / "mlflow.db") as db:
+        tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        dump = "\n".join(
+            str(value) for table in tables for row in db.execute(f'SELECT * FROM "{table}"') for value in row
+        )
+    artifacts = (
+        [path for path in (full_run / "mlruns").rglob("*") if path.is_file()] if (full_run / "mlruns").exists() else []
+    )
+    artifacts += [path for path in full_run.glob("mlartifacts/**/*") if path.is_file()]
+    texts = [dump] + [path.read_bytes().decode("utf-8", errors="ignore") for path in artifacts]
+    leaked = {customer for customer in ids for text in texts if customer in text}
+    assert not leaked, f"{len(leaked)} customer ids found in MLflow, e.g. {sorted(leaked)[:3]}"
+    assert artifacts, "the run logged no artifacts: the scan would prove nothing"
+
+
+def test_same_input_and_seed_give_identical_results_whatever_the_parallelism(full_run: Path, tmp_path: Path):
+    serial = make_project_copy(tmp_path / "serial")
+    run_default(
+        serial,
+        {
+            **FAST,
+            "clustering": {"sweep": {**FAST["clustering"]["sweep"], "n_jobs": 1}},
+            "tuning": {"study": {"n_trials": 6, "n_jobs": 1}},
+        },
+    )
+    for output in ("data/07_model_output/segment_assignments.parquet",):
+        assert (serial / output).read_bytes() == (full_run / output).read_bytes(), output
+    assert (serial / "data/08_reporting/segment_profiles.csv").read_text() == (
+        full_run / "data/08_reporting/segment_profiles.csv"
+    ).read_text()
+    for output in ("model_selection.json", "segments.json"):
+        assert without_timings(serial / "data/08_reporting" / output) == without_timings(
+            full_run / "data/08_reporting" / output
+        ), output
+
+
+def without_timings(path: Path) -> Any:
+    """A JSON output without its wall-clock fields (``*seconds``), the only part allowed to vary."""
+
+    def strip(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if not k.endswith("seconds")}
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        return value
+
+    return strip(json.loads(path.read_text()))
