@@ -8,13 +8,10 @@ import io
 import pandas as pd
 import pytest
 
-from bank_segmentation.pipelines.reporting.exports import (
-    build_campaign_list,
-    build_segment_catalogue,
-    spreadsheet_safe,
-)
+from bank_segmentation.pipelines.reporting.exports import build_campaign_list, build_segment_catalogue
 from bank_segmentation.pipelines.reporting.naming import name_segments
 from bank_segmentation.pipelines.reporting.profiles import build_segment_profiles
+from bank_segmentation.spreadsheet import spreadsheet_safe
 
 
 def _catalogue(features, assignments, params, data_params):

@@ -14,14 +14,14 @@ from tests.conftest import read_output
 FAST_TRAINING = {
     "clustering": {"sweep": {"variants": ["log_standard"], "k_min": 3, "k_max": 8}},
     "evaluation": {"stability": {"n_bootstrap": 3}},
-    "training": {"mode": "sweep"},
+    "training": {"mode": "sweep", "mlflow": {"log_model": False}},
 }
 
 
 @pytest.fixture
 def trained_project(run_pipeline, project_copy):
     """A project copy where data processing, clustering and training have run."""
-    run_pipeline(pipelines=["data_processing", "clustering", "training"], params=FAST_TRAINING)
+    run_pipeline(pipelines=["data_processing", "clustering", "training", "reporting"], params=FAST_TRAINING)
     return project_copy
 
 
@@ -34,6 +34,11 @@ def test_scoring_assigns_every_valid_customer_and_reports_drift(trained_project,
     assert set(scored["CUST_ID"]) <= set(to_score["CUST_ID"])
     trained_segments = set(read_output(trained_project, "data/07_model_output/segment_assignments.parquet")["segment"])
     assert set(scored["segment"]) <= trained_segments
+    names = pd.read_csv(trained_project / "data/08_reporting/segment_names.csv")
+    assert (
+        dict(zip(scored["segment"], scored["segment_name"])).items()
+        <= dict(zip(names["segment"], names["name"])).items()
+    )
     drift = json.loads((trained_project / "data/08_reporting/drift.json").read_text())
     assert drift["n_scored"] == len(scored)
     assert set(drift["features"]) >= {"BALANCE", "PURCHASES", "LIMIT_USAGE"}

@@ -17,29 +17,11 @@ from bank_segmentation.pipelines.reporting.profiles import (
     profile_matrix,
 )
 from bank_segmentation.schema import Schema, model_input_roles
+from bank_segmentation.spreadsheet import spreadsheet_safe
 
 logger = logging.getLogger(__name__)
 
-# A spreadsheet treats a cell starting with one of these as a formula (or a control character).
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 VOLUME_SUFFIX = "_volume_share"
-
-
-def escape_cell(value: Any) -> Any:
-    """Neutralise a text cell a spreadsheet would run as a formula by prefixing an apostrophe."""
-    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
-        return "'" + value
-    return value
-
-
-def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
-    """Copy of ``frame`` whose text cells cannot be interpreted as spreadsheet formulas."""
-    safe = frame.copy()
-    for column in safe.columns:
-        if not pd.api.types.is_numeric_dtype(safe[column]):
-            safe[column] = safe[column].map(escape_cell)
-    safe.columns = [escape_cell(str(col)) for col in safe.columns]
-    return safe
 
 
 def profile_roles(schema: Mapping[str, Any], features: Mapping[str, Any]) -> dict[str, str]:

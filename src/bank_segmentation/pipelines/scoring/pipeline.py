@@ -12,7 +12,7 @@ from bank_segmentation.pipelines.data_processing.nodes import (
     impute_customers,
     validate_customers,
 )
-from bank_segmentation.pipelines.scoring.nodes import log_drift_metrics, measure_drift
+from bank_segmentation.pipelines.scoring.nodes import export_scored_customers, log_drift_metrics, measure_drift
 from bank_segmentation.pipelines.training.nodes import assign_segments
 
 
@@ -51,8 +51,14 @@ def create_pipeline(**kwargs: Any) -> Pipeline:
             Node(
                 assign_segments,
                 inputs=["segmentation_model", "scoring_model_input", "params:schema"],
-                outputs="scored_customers",
+                outputs="scored_assignments",
                 name="score_customers",
+            ),
+            Node(
+                export_scored_customers,
+                inputs=["scored_assignments", "segment_names"],
+                outputs="scored_customers",
+                name="export_scored_customers",
             ),
             Node(
                 measure_drift,
@@ -60,7 +66,7 @@ def create_pipeline(**kwargs: Any) -> Pipeline:
                     "model_input",
                     "scoring_model_input",
                     "segment_assignments",
-                    "scored_customers",
+                    "scored_assignments",
                     "params:schema",
                     "params:drift",
                 ],
