@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from sklearn.datasets import make_blobs
-from sklearn.metrics import silhouette_score
+from sklearn.metrics import adjusted_rand_score, silhouette_score
 from sklearn.preprocessing import QuantileTransformer, StandardScaler
 
 from bank_segmentation.evaluation import (
@@ -107,3 +107,13 @@ def test_settings_from_parameters():
         2,
     )
     assert settings.reference_space == {"columns": "raw"}
+
+
+def test_large_data_fits_on_a_sample_and_still_labels_every_row(blobs):
+    X, truth = blobs
+    full = fit_kmeans(X, 4, 5, 0)
+    sampled = fit_kmeans(X, 4, 5, 0, max_rows=300)
+    assert len(sampled.labels_) == len(X)
+    assert adjusted_rand_score(full.labels_, sampled.labels_) == pytest.approx(1.0)
+    assert adjusted_rand_score(truth, sampled.labels_) == pytest.approx(1.0)
+    assert bootstrap_stability(X, 4, 5, 0.8, 1, 0, max_rows=300) == pytest.approx(1.0)

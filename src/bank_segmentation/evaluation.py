@@ -37,6 +37,8 @@ class EvaluationSettings:
     bootstrap_n_init: int = 3
     silhouette_max_rows: int = 5000
     single_thread_max_rows: int = 200_000
+    fit_max_rows: int | None = None
+    stability_max_rows: int | None = None
     reference_space: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -51,8 +53,14 @@ class EvaluationSettings:
             bootstrap_n_init=int(stability.get("n_init", cls.bootstrap_n_init)),
             silhouette_max_rows=int(params.get("silhouette_max_rows", cls.silhouette_max_rows)),
             single_thread_max_rows=int(params.get("single_thread_max_rows", cls.single_thread_max_rows)),
+            fit_max_rows=_optional_int(params.get("fit_max_rows")),
+            stability_max_rows=_optional_int(params.get("stability_max_rows")),
             reference_space=dict(params.get("reference_space", {})),
         )
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 def thread_limit(n_rows: int, single_thread_max_rows: int) -> contextlib.AbstractContextManager[Any]:
@@ -81,7 +89,12 @@ class MetricSpace:
 
 def silhouette_sample(n_rows: int, max_rows: int, random_state: int) -> np.ndarray:
     """Row indices used for silhouette: all rows, or the same seeded sample for every space."""
-    if n_rows <= max_rows:
+    return seeded_rows(n_rows, max_rows, random_state)
+
+
+def seeded_rows(n_rows: int, max_rows: int | None, random_state: int) -> np.ndarray:
+    """All row indices up to ``max_rows`` rows (``None``: no limit), a sorted seeded sample of ``max_rows`` above."""
+    if max_rows is None or n_rows <= max_rows:
         return np.arange(n_rows)
     return np.sort(np.random.default_rng(random_state).choice(n_rows, size=max_rows, replace=False))
 
@@ -151,17 +164,36 @@ def clustering_metrics(own: MetricSpace, ref: MetricSpace, labels: np.ndarray) -
     }
 
 
-def fit_kmeans(X: np.ndarray, k: int, n_init: int, random_state: int) -> KMeans:
-    """A K-means fit with a fixed seed."""
-    return KMeans(n_clusters=k, n_init=n_init, random_state=random_state).fit(X)
+def fit_kmeans(X: np.ndarray, k: int, n_init: int, random_state: int, max_rows: int | None = None) -> KMeans:
+    """A K-means fit with a fixed seed.
+
+    Above ``max_rows`` rows the ``n_init`` restarts run on a seeded sample of ``max_rows`` rows, and the best
+    centres are then refined on every row (Lloyd iterations from those centres), so every row is assigned.
+    """
+    model = KMeans(n_clusters=k, n_init=n_init, random_state=random_state)
+    if max_rows is None or len(X) <= max_rows:
+        return model.fit(X)
+    centres = model.fit(X[seeded_rows(len(X), max_rows, random_state)]).cluster_centers_
+    return KMeans(n_clusters=k, init=centres, n_init=1, random_state=random_state).fit(X)
 
 
 def bootstrap_stability(
-    X: np.ndarray, k: int, n_bootstrap: int, sample_share: float, n_init: int, random_state: int
+    X: np.ndarray,
+    k: int,
+    n_bootstrap: int,
+    sample_share: float,
+    n_init: int,
+    random_state: int,
+    max_rows: int | None = None,
 ) -> float:
-    """Mean pairwise adjusted Rand index of K-means fits on seeded subsamples, each labelling all rows."""
+    """Mean pairwise adjusted Rand index of K-means fits on seeded subsamples, each labelling all rows.
+
+    Above ``max_rows`` rows, the bootstrap runs on a seeded sample of ``max_rows`` rows ("all rows" is then
+    that sample).
+    """
     if n_bootstrap < 2:
         return float("nan")
+    X = X[seeded_rows(len(X), max_rows, random_state)] if max_rows is not None and len(X) > max_rows else X
     rng = np.random.default_rng(random_state)
     size = max(k, int(round(sample_share * len(X))))
     labellings = []
@@ -175,7 +207,7 @@ def bootstrap_stability(
 def evaluate_kmeans(own: MetricSpace, ref: MetricSpace, k: int, settings: EvaluationSettings) -> dict[str, float]:
     """Fit K-means with ``k`` segments in ``own`` space and compute every metric plus stability."""
     start = time.perf_counter()
-    model = fit_kmeans(own.X, k, settings.n_init, settings.random_state)
+    model = fit_kmeans(own.X, k, settings.n_init, settings.random_state, settings.fit_max_rows)
     fit_seconds = time.perf_counter() - start
     metrics = clustering_metrics(own, ref, model.labels_)
     metrics["stability"] = bootstrap_stability(
@@ -185,6 +217,7 @@ def evaluate_kmeans(own: MetricSpace, ref: MetricSpace, k: int, settings: Evalua
         settings.bootstrap_share,
         settings.bootstrap_n_init,
         settings.random_state,
+        settings.stability_max_rows,
     )
     metrics["fit_seconds"] = fit_seconds
     return metrics

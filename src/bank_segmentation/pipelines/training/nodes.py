@@ -10,12 +10,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.cluster import KMeans
 from sklearn.pipeline import Pipeline
 
 import bank_segmentation
 from bank_segmentation import tracking
-from bank_segmentation.evaluation import EvaluationSettings, thread_limit
+from bank_segmentation.evaluation import EvaluationSettings, fit_kmeans, thread_limit
 from bank_segmentation.preprocessing import TRUSTED_TYPES, build_preprocessor, feature_space, validate_spec
 
 logger = logging.getLogger(__name__)
@@ -76,19 +75,21 @@ def train_segmentation_model(
     features: dict[str, Any],
     evaluation: dict[str, Any],
 ) -> Pipeline:
-    """Fit the preprocessing pipeline and K-means on every customer of ``model_input``."""
+    """Fit the preprocessing pipeline and K-means on every customer of ``model_input``.
+
+    Above ``evaluation.fit_max_rows`` customers, the K-means restarts run on a seeded sample and the best
+    centres are refined on every customer (:func:`bank_segmentation.evaluation.fit_kmeans`).
+    """
     roles, groups = feature_space(schema, features)
     settings = EvaluationSettings.from_params(evaluation)
-    preprocess = build_preprocessor(segmentation_config["spec"], roles, groups, segmentation_config["random_state"])
-    kmeans = KMeans(
-        n_clusters=segmentation_config["k"],
-        n_init=segmentation_config["n_init"],
-        random_state=segmentation_config["random_state"],
-    )
-    model = Pipeline([("preprocess", preprocess), ("segment", kmeans)])
+    random_state = segmentation_config["random_state"]
+    preprocess = build_preprocessor(segmentation_config["spec"], roles, groups, random_state)
     start = time.perf_counter()
     with thread_limit(len(model_input), settings.single_thread_max_rows):
-        model.fit(model_input)
+        X = preprocess.fit_transform(model_input)
+        k, n_init = segmentation_config["k"], segmentation_config["n_init"]
+        kmeans = fit_kmeans(X, k, n_init, random_state, settings.fit_max_rows)
+    model = Pipeline([("preprocess", preprocess), ("segment", kmeans)])
     logger.info("segmentation model fitted on %d customers in %.2f s", len(model_input), time.perf_counter() - start)
     return model
 
