@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -102,3 +103,19 @@ def without_timings(path: Path) -> Any:
         return value
 
     return strip(json.loads(path.read_text()))
+
+
+def test_a_failed_run_keeps_the_last_good_outputs_and_every_version(full_run: Path, tmp_path: Path):
+    project = tmp_path / "project"
+    shutil.copytree(full_run, project)
+    stable = ["data/07_model_output/segment_assignments.parquet", "data/08_reporting/segmentation_report.html"]
+    before = {path: (project / path).read_bytes() for path in stable}
+    versions_before = len(list((project / "data/07_model_output/versions/segment_assignments.parquet").iterdir()))
+    broken_reporting = {**FAST, "training": {"mode": "pinned", "pinned": {"variant": "log_standard", "k": 4}}}
+    # profiles need the new assignments: this fails after training has saved them
+    broken_reporting["reporting"] = {"profiles": {"volume_columns": {"purchases": "NO_SUCH_COLUMN"}}}
+    with pytest.raises(Exception, match="NO_SUCH_COLUMN"):
+        run_default(project, broken_reporting)
+    assert {path: (project / path).read_bytes() for path in stable} == before
+    versions = list((project / "data/07_model_output/versions/segment_assignments.parquet").iterdir())
+    assert len(versions) == versions_before + 1  # the failed run's assignments are kept, not published

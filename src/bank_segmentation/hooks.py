@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
+from pathlib import Path
 import urllib.error
 import urllib.request
 from typing import Any
@@ -15,6 +17,7 @@ from kedro_mlflow.framework.hooks.mlflow_hook import MlflowHook
 from kedro_mlflow.io.catalog.switch_catalog_logging import switch_catalog_logging
 from mlflow.tracking import MlflowClient
 
+from bank_segmentation import tracking
 from bank_segmentation.errors import SegmentationError
 from bank_segmentation.locking import initialise_sqlite_once
 
@@ -132,3 +135,42 @@ class ProjectMlflowHook(MlflowHook):
         if mlflow.active_run() is not None:
             mlflow.set_tag("error", f"{type(error).__name__}: {error}"[:MAX_ERROR_TAG_LENGTH])
         super().on_pipeline_error(error=error, run_params=run_params, pipeline=pipeline, catalog=catalog)
+
+
+class PublishOnSuccessHook:
+    """Copy the versions a run just saved to their stable paths, only once the whole run has succeeded.
+
+    The versioned datasets named in ``params:publish`` keep every run's copy; the stable path (the one the
+    README documents) always holds the last good run's file, so a failed run never replaces it. A published
+    file with an ``mlflow_artifact_path`` is also logged to the run (this hook runs before kedro-mlflow
+    closes it).
+    """
+
+    def __init__(self) -> None:
+        self._targets: dict[str, dict[str, Any]] = {}
+
+    @hook_impl
+    def after_context_created(self, context: KedroContext) -> None:
+        self._targets = dict(context.config_loader["parameters"].get("publish") or {})
+
+    @hook_impl
+    def after_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
+        produced = pipeline.all_outputs()
+        for name, target in self._targets.items():
+            if name not in produced:
+                continue
+            dataset = catalog[name]
+            saved = dataset._get_versioned_path(dataset._version.save)  # this run's version
+            published = publish(Path(str(saved)), Path(target["path"]))
+            if target.get("mlflow_artifact_path"):
+                tracking.log_artifact(published, target["mlflow_artifact_path"])
+
+
+def publish(source: Path, target: Path) -> Path:
+    """Replace ``target`` with a copy of ``source`` in one atomic rename; return ``target``."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.with_name(f".{target.name}.publishing")
+    shutil.copyfile(source, staging)
+    os.replace(staging, target)
+    logger.info("Published %s -> %s", source, target)
+    return target

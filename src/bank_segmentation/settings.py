@@ -7,10 +7,10 @@ from bank_segmentation.quiet import import_kedro_mlflow_quietly, silence_third_p
 silence_third_party_warnings()
 import_kedro_mlflow_quietly()
 
-from bank_segmentation.hooks import ProjectMlflowHook  # noqa: E402
+from bank_segmentation.hooks import ProjectMlflowHook, PublishOnSuccessHook  # noqa: E402
 
 # kedro-mlflow's hook is registered here, in its guarded form, instead of automatically.
-HOOKS = (ProjectMlflowHook(),)
+HOOKS = (ProjectMlflowHook(), PublishOnSuccessHook())
 DISABLE_HOOKS_FOR_PLUGINS = ("kedro-mlflow", "kedro_mlflow")  # the name as published, and as installed
 
 CONFIG_LOADER_ARGS = {

@@ -121,6 +121,16 @@ def log_to_parent(
         _log_batch(_client(parent.tracking_uri), parent.run_id, params or {}, metrics or {}, tags or {})
 
 
+def log_artifact(local_path: Path | str, artifact_path: str | None = None, parent: ParentRun | None = None) -> None:
+    """Log one local file as an artifact of the parent run."""
+    parent = parent or parent_run()
+    if parent is None:
+        logger.debug("tracking disabled: artifact %s not logged", local_path)
+        return
+    with _lock_for(parent.tracking_uri):
+        _client(parent.tracking_uri).log_artifact(parent.run_id, str(local_path), artifact_path)
+
+
 def _log_batch(
     client: MlflowClient,
     run_id: str,
