@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from pathlib import Path
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import mlflow
