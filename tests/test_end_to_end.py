@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -119,3 +124,69 @@ def test_a_failed_run_keeps_the_last_good_outputs_and_every_version(full_run: Pa
     assert {path: (project / path).read_bytes() for path in stable} == before
     versions = list((project / "data/07_model_output/versions/segment_assignments.parquet").iterdir())
     assert len(versions) == versions_before + 1  # the failed run's assignments are kept, not published
+
+
+def test_a_real_mlflow_server_on_the_project_database_serves_every_nested_run(full_run: Path):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    command = [
+        str(Path(sys.executable).with_name("mlflow")),
+        "server",
+        "--backend-store-uri",
+        f"sqlite:///{full_run / 'mlflow.db'}",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    ]
+    server = subprocess.Popen(command, cwd=full_run, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while not _answers(f"{base}/health"):
+            assert server.poll() is None and time.monotonic() < deadline, "mlflow server did not start"
+            time.sleep(0.5)
+        experiment = _post(f"{base}/api/2.0/mlflow/experiments/get-by-name", None, f"experiment_name={EXPERIMENT}")
+        experiment_id = experiment["experiment"]["experiment_id"]
+        sweep = _post(
+            f"{base}/api/2.0/mlflow/runs/search",
+            {"experiment_ids": [experiment_id], "filter": "tags.stage = 'sweep'", "max_results": 1000},
+        )["runs"]
+        variants, k = FAST["clustering"]["sweep"]["variants"], FAST["clustering"]["sweep"]
+        assert len(sweep) == len(variants) * (k["k_max"] - k["k_min"] + 1)
+        parents = {tag["value"] for run in sweep for tag in run["data"]["tags"] if tag["key"] == "mlflow.parentRunId"}
+        assert len(parents) == 1
+        trials = _post(
+            f"{base}/api/2.0/mlflow/runs/search",
+            {"experiment_ids": [experiment_id], "filter": "tags.stage = 'tuning'", "max_results": 1000},
+        )["runs"]
+        assert len(trials) == FAST["tuning"]["study"]["n_trials"]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+EXPERIMENT = "bank-customer-segmentation"
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def _post(url: str, body: dict[str, Any] | None, query: str | None = None) -> dict[str, Any]:
+    """GET ``url?query`` when there is no body, else POST the JSON body; return the JSON answer."""
+    if body is None:
+        request = urllib.request.Request(f"{url}?{query}")
+    else:
+        request = urllib.request.Request(
+            url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+        )
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return json.loads(answer.read())
