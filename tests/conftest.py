@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -132,3 +133,10 @@ def kedro_run(project: Path, *args: str, tracking_uri: str | None = None) -> sub
     """Run ``kedro run`` in ``project`` from a shell, as a user would."""
     command, env = kedro_command(project, *args, tracking_uri=tracking_uri)
     return subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=600)
+
+
+def free_local_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

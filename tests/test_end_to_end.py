@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -18,7 +17,7 @@ import pytest
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
-from tests.conftest import end_active_mlflow_runs, make_project_copy, read_output
+from tests.conftest import end_active_mlflow_runs, free_local_port, make_project_copy, read_output
 
 # The default run, shrunk to seconds: fewer variants, k values, bootstrap fits and Optuna trials.
 FAST: dict[str, Any] = {
@@ -127,9 +126,7 @@ def test_a_failed_run_keeps_the_last_good_outputs_and_every_version(full_run: Pa
 
 
 def test_a_real_mlflow_server_on_the_project_database_serves_every_nested_run(full_run: Path):
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_local_port()
     command = [
         str(Path(sys.executable).with_name("mlflow")),
         "server",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import sqlite3
 import subprocess
 import time
@@ -11,18 +10,11 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
-from tests.conftest import kedro_command, kedro_run
-
-
-def closed_port() -> int:
-    """A local port nothing listens on."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.conftest import free_local_port, kedro_command, kedro_run
 
 
 def test_unreachable_server_stops_the_run_quickly_and_says_what_to_do(project_copy):
-    uri = f"http://127.0.0.1:{closed_port()}"
+    uri = f"http://127.0.0.1:{free_local_port()}"
     start = time.monotonic()
     result = kedro_run(project_copy, "--pipelines", "data_processing", tracking_uri=uri)
     elapsed = time.monotonic() - start
@@ -35,7 +27,7 @@ def test_unreachable_server_stops_the_run_quickly_and_says_what_to_do(project_co
 
 
 def test_unreachable_server_with_continue_runs_without_tracking(project_copy):
-    uri = f"http://127.0.0.1:{closed_port()}"
+    uri = f"http://127.0.0.1:{free_local_port()}"
     result = kedro_run(
         project_copy, "--pipelines", "data_processing", "--params", "tracking.on_unreachable=continue", tracking_uri=uri
     )
