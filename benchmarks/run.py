@@ -490,7 +490,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 results[section] = bench_mlflow(workdir, args.repeats)
             results["measured"][section] = {
                 "at": time.strftime("%Y-%m-%d %H:%M:%S"),
-                "repeats": args.repeats,
+                "repeats": (args.scaling_repeats or args.repeats) if section == "scaling" else args.repeats,
                 "load_before": before,
                 "load_after": harness.load_average(),
             }
