@@ -49,18 +49,25 @@ def test_failed_run_is_marked_failed_in_mlflow_with_its_error(run_pipeline, proj
     assert "required_columns" in run.data.tags["error"] and "TENURE" in run.data.tags["error"]
 
 
-def test_two_first_runs_at_once_share_a_fresh_store_without_corrupting_it(project_copy):
-    assert not (project_copy / "mlflow.db").exists()
-    runs = [kedro_command(project_copy, "--pipelines", "data_processing") for _ in range(2)]
+def test_two_first_runs_at_once_share_fresh_stores_without_corrupting_them(project_copy):
+    assert not (project_copy / "mlflow.db").exists() and not (project_copy / "data/06_models/optuna.db").exists()
+    args = ("--pipelines", "data_processing,tuning", "--params", "tuning.study.n_trials=3")
+    runs = [kedro_command(project_copy, *args) for _ in range(2)]
     processes = [
         subprocess.Popen(cmd, cwd=project_copy, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         for cmd, env in runs
     ]
-    outputs = [proc.communicate(timeout=300)[0] for proc in processes]
+    outputs = [proc.communicate(timeout=600)[0] for proc in processes]
     assert [proc.returncode for proc in processes] == [0, 0], outputs[0][-1500:] + outputs[1][-1500:]
-    with sqlite3.connect(project_copy / "mlflow.db") as db:
-        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    for store in ("mlflow.db", "data/06_models/optuna.db"):
+        with sqlite3.connect(project_copy / store) as db:
+            assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",), store
+    with sqlite3.connect(project_copy / "data/06_models/optuna.db") as db:
+        assert db.execute("SELECT COUNT(*) FROM trials WHERE state = 'COMPLETE'").fetchone() == (6,)
     client = MlflowClient(tracking_uri=f"sqlite:///{project_copy / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("bank-customer-segmentation")
-    statuses = [run.info.status for run in client.search_runs([experiment.experiment_id])]
-    assert statuses == ["FINISHED", "FINISHED"]
+    logged = client.search_runs([experiment.experiment_id])
+    parents = [run for run in logged if "mlflow.parentRunId" not in run.data.tags]
+    assert sorted(run.info.status for run in parents) == ["FINISHED", "FINISHED"]
+    trials = client.search_runs([experiment.experiment_id], filter_string="tags.stage = 'tuning'")
+    assert len(trials) == 6

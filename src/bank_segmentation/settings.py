@@ -8,6 +8,10 @@ silence_third_party_warnings()
 import_kedro_mlflow_quietly()
 
 from bank_segmentation.hooks import ProjectMlflowHook, PublishOnSuccessHook  # noqa: E402
+from bank_segmentation.session import UniqueVersionSession  # noqa: E402
+
+# Runs started in the same millisecond would otherwise share a save version.
+SESSION_CLASS = UniqueVersionSession
 
 # kedro-mlflow's hook is registered here, in its guarded form, instead of automatically.
 HOOKS = (ProjectMlflowHook(), PublishOnSuccessHook())
