@@ -238,7 +238,9 @@ def _metrics(row: pd.Series) -> dict[str, float]:
 
 
 def _plain(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") else value
+    """A JSON-ready scalar: numpy scalars unwrapped, NaN (a parameter the trial did not use) as null."""
+    value = value.item() if hasattr(value, "item") else value
+    return None if isinstance(value, float) and value != value else value
 
 
 def _fmt(value: Any) -> str:
