@@ -128,7 +128,7 @@ class CandidateScorer:
     def labels(self, X: np.ndarray, k: int, n_init: int) -> tuple[np.ndarray, float]:
         """K-means labels of every customer and the fit time in seconds."""
         start = time.perf_counter()
-        labels = fit_kmeans(X, k, n_init, self.settings.random_state).labels_
+        labels = fit_kmeans(X, k, n_init, self.settings.random_state, self.settings.fit_max_rows).labels_
         return labels, time.perf_counter() - start
 
     def score_labels(self, labels: np.ndarray) -> dict[str, float]:
@@ -143,7 +143,9 @@ class CandidateScorer:
     def stability(self, X: np.ndarray, k: int) -> float:
         """Bootstrap stability (mean pairwise ARI) of K-means with ``k`` segments in the own space."""
         s = self.settings
-        return bootstrap_stability(X, k, s.n_bootstrap, s.bootstrap_share, s.bootstrap_n_init, s.random_state)
+        return bootstrap_stability(
+            X, k, s.n_bootstrap, s.bootstrap_share, s.bootstrap_n_init, s.random_state, s.stability_max_rows
+        )
 
     def score(self, candidate: SegmentationCandidate) -> dict[str, float]:
         """Every metric of one valid candidate: reference-space quality, shares, stability, timings."""
