@@ -38,11 +38,24 @@ def swept_variants(clustering: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return {name: dict(declared[name]) for name in names}
 
 
-def _evaluate_candidate(
-    variant: str, own: MetricSpace, ref: MetricSpace, k: int, settings: EvaluationSettings
-) -> dict[str, Any]:
-    with thread_limit(len(own.X), settings.single_thread_max_rows):
-        return {"variant": variant, "k": k, **evaluate_kmeans(own, ref, k, settings)}
+def _sweep_variant(
+    variant: str,
+    spec: Mapping[str, Any],
+    model_input: pd.DataFrame,
+    ks: list[int],
+    settings: EvaluationSettings,
+    roles: Mapping[str, str],
+    groups: Mapping[str, list[str]],
+) -> list[dict[str, Any]]:
+    """Every k of one variant; its feature space (and the reference space) live only in this worker."""
+    with thread_limit(len(model_input), settings.single_thread_max_rows):
+        ref = reference_space(model_input, roles, groups, settings)
+        own = MetricSpace.build(
+            build_preprocessor(spec, roles, groups, settings.random_state).fit_transform(model_input),
+            settings.silhouette_max_rows,
+            settings.random_state,
+        )
+        return [{"variant": variant, "k": k, **evaluate_kmeans(own, ref, k, settings)} for k in ks]
 
 
 def sweep_segmentations(
@@ -58,25 +71,17 @@ def sweep_segmentations(
     roles, groups = feature_space(schema, features)
     variants = swept_variants(clustering)
     ks = list(range(int(clustering["sweep"]["k_min"]), int(clustering["sweep"]["k_max"]) + 1))
-    with thread_limit(len(model_input), settings.single_thread_max_rows):
-        ref = reference_space(model_input, roles, groups, settings)
-        spaces = {
-            name: MetricSpace.build(
-                build_preprocessor(spec, roles, groups, settings.random_state).fit_transform(model_input),
-                settings.silhouette_max_rows,
-                settings.random_state,
-            )
-            for name, spec in variants.items()
-        }
-    # largest k first: the slowest fits start early, so the workers finish together
-    tasks = [(name, k) for k in sorted(ks, reverse=True) for name in variants]
+    # One task per variant: a worker builds the variant's space once, fits every k, then frees it, so only
+    # n_jobs spaces (each with its silhouette distance matrix) exist at a time.
     parallel = Parallel(
         n_jobs=int(clustering["sweep"]["n_jobs"]),
         backend=clustering["sweep"].get("backend", "threading"),
         return_as="generator_unordered",
     )
-    jobs = parallel(delayed(_evaluate_candidate)(name, spaces[name], ref, k, settings) for name, k in tasks)
-    rows = list(tqdm(jobs, total=len(tasks), desc="clustering sweep", unit="fit"))
+    jobs = parallel(
+        delayed(_sweep_variant)(name, spec, model_input, ks, settings, roles, groups) for name, spec in variants.items()
+    )
+    rows = [row for rows in tqdm(jobs, total=len(variants), desc="clustering sweep", unit="variant") for row in rows]
     results = pd.DataFrame(rows).sort_values(KEY_COLUMNS, key=_variant_order(variants)).reset_index(drop=True)
     results.insert(2, "steps", [describe_steps(variants[name]) for name in results["variant"]])
     results.insert(3, "n_rows", len(model_input))
