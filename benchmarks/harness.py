@@ -14,6 +14,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -69,8 +70,9 @@ def python_env() -> dict[str, str]:
     """The environment of every measured process (bytecode cache policy included)."""
     env = {**os.environ, **QUIET_ENV}
     if BYTECODE["cache"] is None:
+        # An empty prefix hides any __pycache__ of the environment; nothing is written: every import compiles.
         env["PYTHONDONTWRITEBYTECODE"] = "1"
-        env.pop("PYTHONPYCACHEPREFIX", None)
+        env["PYTHONPYCACHEPREFIX"] = str(Path(tempfile.gettempdir()) / "bank-seg-bench-no-bytecode-cache")
     else:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         env["PYTHONPYCACHEPREFIX"] = str(BYTECODE["cache"])
@@ -122,7 +124,8 @@ class Measured:
 
     wall_seconds: float
     cpu_seconds: float
-    peak_rss_mb: float
+    peak_rss_mb: float  # the largest single process (os.wait4: max over the process and its waited children)
+    peak_tree_rss_mb: float  # the largest sum over the process tree, sampled every 0.1 s (worker processes)
     returncode: int
     started_at: float
     stderr_tail: str = ""
@@ -136,6 +139,7 @@ def run_measured(command: Sequence[str], cwd: Path, env: Mapping[str, str], time
         start = time.perf_counter()
         proc = subprocess.Popen(list(command), cwd=cwd, env=dict(env), stdout=out, stderr=err)
         deadline = start + timeout
+        peak_tree = 0.0
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
@@ -144,7 +148,8 @@ def run_measured(command: Sequence[str], cwd: Path, env: Mapping[str, str], time
                 proc.kill()
                 pid, status, usage = os.wait4(proc.pid, 0)
                 break
-            time.sleep(0.02)
+            peak_tree = max(peak_tree, tree_rss_mb(proc.pid))
+            time.sleep(0.1)
         wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
     tail = err_path.read_text(errors="replace")[-3000:] if proc.returncode else ""
@@ -152,10 +157,33 @@ def run_measured(command: Sequence[str], cwd: Path, env: Mapping[str, str], time
         wall_seconds=wall,
         cpu_seconds=usage.ru_utime + usage.ru_stime,
         peak_rss_mb=usage.ru_maxrss / 1024,  # Linux reports KiB
+        peak_tree_rss_mb=max(peak_tree, usage.ru_maxrss / 1024),
         returncode=proc.returncode,
         started_at=started_at,
         stderr_tail=tail,
     )
+
+
+def tree_rss_mb(root: int) -> float:
+    """Resident memory of a process and all its descendants now, in MB (Linux /proc; 0 elsewhere)."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            fields = stat[stat.rindex(")") + 2 :].split()
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+            rss[int(entry.name)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, ValueError, IndexError):
+            continue
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += rss.get(pid, 0)
+        todo.extend(children.get(pid, []))
+    return total / 1024**2
 
 
 def load_average() -> dict[str, Any]:
