@@ -21,17 +21,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bank_segmentation.workspace import copy_project
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
-DATA_LAYERS = (
-    "01_raw",
-    "02_intermediate",
-    "03_primary",
-    "04_feature",
-    "05_model_input",
-    "06_models",
-    "07_model_output",
-    "08_reporting",
-)
 LOG_FILE = "benchmark_run.log"
 # Every log record with a precise timestamp, in a file of the project copy (nothing on the console).
 LOGGING_CONFIG = f"""\
@@ -81,23 +73,10 @@ def python_env() -> dict[str, str]:
 
 # --- project copies ----------------------------------------------------------------------------------
 def make_project_copy(destination: Path, raw_files: bool = True) -> Path:
-    """A fresh copy of the project (conf/base, shipped raw data, metadata) with empty output folders."""
-    if destination.exists():
-        shutil.rmtree(destination)
-    destination.mkdir(parents=True)
-    for name in ("pyproject.toml", ".telemetry"):
-        if (REPO_ROOT / name).exists():
-            shutil.copy(REPO_ROOT / name, destination / name)
-    (destination / "src").mkdir()  # Kedro wants a source folder; the package comes from the environment
-    shutil.copytree(REPO_ROOT / "conf" / "base", destination / "conf" / "base")
-    (destination / "conf" / "local").mkdir(parents=True)
-    (destination / "conf" / "benchmark_logging.yml").write_text(LOGGING_CONFIG)
-    for layer in DATA_LAYERS:
-        (destination / "data" / layer).mkdir(parents=True, exist_ok=True)
-    if raw_files:
-        for csv in (REPO_ROOT / "data" / "01_raw").glob("*.csv"):
-            shutil.copy(csv, destination / "data" / "01_raw" / csv.name)
-    return destination
+    """A fresh copy of the project with the benchmark's timed logging configuration."""
+    project = copy_project(REPO_ROOT, destination, raw_files)
+    (project / "conf" / "benchmark_logging.yml").write_text(LOGGING_CONFIG)
+    return project
 
 
 def kedro_env(project: Path) -> dict[str, str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -18,18 +17,9 @@ from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
 from bank_segmentation.quiet import THIRD_PARTY_WARNINGS
+from bank_segmentation.workspace import copy_project
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-DATA_LAYERS = (
-    "01_raw",
-    "02_intermediate",
-    "03_primary",
-    "04_feature",
-    "05_model_input",
-    "06_models",
-    "07_model_output",
-    "08_reporting",
-)
 
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DO_NOT_TRACK", "1")
@@ -57,22 +47,8 @@ def real_table() -> Path:
 
 
 def make_project_copy(destination: Path) -> Path:
-    """Copy conf, shipped raw data and project metadata to ``destination``."""
-    destination.mkdir(parents=True, exist_ok=True)
-    shutil.copy(REPO_ROOT / "pyproject.toml", destination / "pyproject.toml")
-    shutil.copy(REPO_ROOT / ".telemetry", destination / ".telemetry")
-    # Kedro insists on a source folder inside the project; the package itself is imported from the
-    # environment (an editable install of this repository).
-    (destination / "src").mkdir()
-    shutil.copytree(REPO_ROOT / "conf" / "base", destination / "conf" / "base")
-    (destination / "conf" / "local").mkdir(parents=True)
-    if (REPO_ROOT / "conf" / "logging.yml").exists():
-        shutil.copy(REPO_ROOT / "conf" / "logging.yml", destination / "conf" / "logging.yml")
-    for layer in DATA_LAYERS:
-        (destination / "data" / layer).mkdir(parents=True, exist_ok=True)
-    for csv in (REPO_ROOT / "data" / "01_raw").glob("*.csv"):
-        shutil.copy(csv, destination / "data" / "01_raw" / csv.name)
-    return destination
+    """A fresh copy of this repository's project at ``destination`` (see ``copy_project``)."""
+    return copy_project(REPO_ROOT, destination)
 
 
 @pytest.fixture

@@ -1,0 +1,43 @@
+"""Throw-away working copies of the project, for tests and benchmarks that must not touch its data."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+DATA_LAYERS = (
+    "01_raw",
+    "02_intermediate",
+    "03_primary",
+    "04_feature",
+    "05_model_input",
+    "06_models",
+    "07_model_output",
+    "08_reporting",
+)
+METADATA_FILES = ("pyproject.toml", ".telemetry")
+
+
+def copy_project(source: Path, destination: Path, raw_files: bool = True) -> Path:
+    """A fresh copy of ``source`` at ``destination``: conf/base, metadata, empty data layers, raw CSVs.
+
+    Outputs, the MLflow store and the Optuna study of runs in the copy land in the copy. The package
+    itself is imported from the environment; Kedro only needs a ``src`` folder to exist.
+    """
+    if destination.exists():
+        shutil.rmtree(destination)
+    destination.mkdir(parents=True)
+    for name in METADATA_FILES:
+        if (source / name).exists():
+            shutil.copy(source / name, destination / name)
+    (destination / "src").mkdir()
+    shutil.copytree(source / "conf" / "base", destination / "conf" / "base")
+    (destination / "conf" / "local").mkdir(parents=True)
+    if (source / "conf" / "logging.yml").exists():
+        shutil.copy(source / "conf" / "logging.yml", destination / "conf" / "logging.yml")
+    for layer in DATA_LAYERS:
+        (destination / "data" / layer).mkdir(parents=True, exist_ok=True)
+    if raw_files:
+        for csv in (source / "data" / "01_raw").glob("*.csv"):
+            shutil.copy(csv, destination / "data" / "01_raw" / csv.name)
+    return destination
