@@ -11,6 +11,9 @@ import yaml
 
 from bank_segmentation.demo import generate_portfolio
 from bank_segmentation.pipelines.data_processing.nodes import engineer_features
+from bank_segmentation.pipelines.reporting.exports import build_segment_catalogue
+from bank_segmentation.pipelines.reporting.naming import name_segments
+from bank_segmentation.pipelines.reporting.profiles import build_segment_profiles
 
 CONF = Path(__file__).resolve().parents[3] / "conf" / "base"
 
@@ -69,3 +72,22 @@ def persona_assignments(demo_portfolio: tuple[pd.DataFrame, pd.DataFrame]) -> pd
     _, personas = demo_portfolio
     codes = {persona: i for i, persona in enumerate(sorted(personas["PERSONA"].unique()))}
     return pd.DataFrame({"CUST_ID": personas["CUST_ID"], "segment": personas["PERSONA"].map(codes).astype(int)})
+
+
+def segment_catalogue(
+    features: pd.DataFrame, assignments: pd.DataFrame, params: dict[str, Any], data_params: dict[str, Any]
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """(profiles, names, segments.json content) of a segmentation, as the reporting nodes build them."""
+    profiles = build_segment_profiles(features, assignments, "CUST_ID", params["profiles"])
+    names = name_segments(profiles, params["naming"], params["feature_labels"])
+    catalogue = build_segment_catalogue(
+        profiles,
+        names,
+        params["playbook"],
+        params["feature_labels"],
+        params["naming"],
+        data_params["schema"],
+        data_params["features"],
+        params["catalogue"],
+    )
+    return profiles, names, catalogue

@@ -8,25 +8,9 @@ import io
 import pandas as pd
 import pytest
 
-from bank_segmentation.pipelines.reporting.exports import build_campaign_list, build_segment_catalogue
-from bank_segmentation.pipelines.reporting.naming import name_segments
-from bank_segmentation.pipelines.reporting.profiles import build_segment_profiles
+from bank_segmentation.pipelines.reporting.exports import build_campaign_list
 from bank_segmentation.spreadsheet import spreadsheet_safe
-
-
-def _catalogue(features, assignments, params, data_params):
-    profiles = build_segment_profiles(features, assignments, "CUST_ID", params["profiles"])
-    names = name_segments(profiles, params["naming"], params["feature_labels"])
-    return build_segment_catalogue(
-        profiles,
-        names,
-        params["playbook"],
-        params["feature_labels"],
-        params["naming"],
-        data_params["schema"],
-        data_params["features"],
-        params["catalogue"],
-    )
+from tests.pipelines.reporting.conftest import segment_catalogue
 
 
 @pytest.mark.parametrize("dangerous", ["=1+1", "+SUM(A1)", "-2+3", "@cmd", "\tTAB", "\rCR"])
@@ -47,7 +31,7 @@ def test_campaign_list_is_safe_to_open_in_a_spreadsheet(
     malicious = {features["CUST_ID"].iloc[0]: "=cmd|' /C calc'!A0"}
     features = features.assign(CUST_ID=features["CUST_ID"].replace(malicious))
     assignments = persona_assignments.assign(CUST_ID=persona_assignments["CUST_ID"].replace(malicious))
-    catalogue = _catalogue(features, assignments, params, data_params)
+    catalogue = segment_catalogue(features, assignments, params, data_params)[2]
     campaign = build_campaign_list(assignments, catalogue, "CUST_ID", params["campaign"])
 
     text = io.StringIO()
@@ -63,7 +47,7 @@ def test_campaign_list_is_safe_to_open_in_a_spreadsheet(
 
 def test_catalogue_gives_every_segment_its_playbook(demo_portfolio, persona_assignments, reporting_params, data_params):
     features, _ = demo_portfolio
-    catalogue = _catalogue(features, persona_assignments, reporting_params, data_params)
+    catalogue = segment_catalogue(features, persona_assignments, reporting_params, data_params)[2]
     segments = {seg["name"]: seg for seg in catalogue["segments"]}
     assert catalogue["customers"] == len(persona_assignments)
     cash = segments["Cash Advance Heavy Users"]
@@ -84,7 +68,7 @@ def test_descriptive_segment_gets_the_fallback_playbook(
     features, _ = demo_portfolio
     params = copy.deepcopy(reporting_params)
     del params["naming"]["archetypes"]["dormant_users"]
-    catalogue = _catalogue(features, persona_assignments, params, data_params)
+    catalogue = segment_catalogue(features, persona_assignments, params, data_params)[2]
     unmatched = [seg for seg in catalogue["segments"] if not seg["matched"]]
     assert len(unmatched) == 1
     assert unmatched[0]["recommendations"]["objective"] == params["playbook"]["fallback"]["objective"]

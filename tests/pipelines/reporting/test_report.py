@@ -12,15 +12,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bank_segmentation.pipelines.reporting.exports import build_segment_catalogue
 from bank_segmentation.pipelines.reporting.figures import segment_figures, selection_figures
-from bank_segmentation.pipelines.reporting.naming import name_segments
-from bank_segmentation.pipelines.reporting.profiles import build_segment_profiles
 from bank_segmentation.pipelines.reporting.render import (
     render_plotly_figures,
     render_report_images,
 )
 from bank_segmentation.pipelines.reporting.report import render_report
+from tests.pipelines.reporting.conftest import segment_catalogue
 
 CHROMIUM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "chrome")
 EXTERNAL_REFERENCE = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.IGNORECASE)
@@ -77,18 +75,7 @@ QUALITY = {
 
 def _report(features, assignments, params, data_params, tuning=None) -> tuple[str, list[str]]:
     """Render the report of a segmentation; returns (html, segment names)."""
-    profiles = build_segment_profiles(features, assignments, "CUST_ID", params["profiles"])
-    names = name_segments(profiles, params["naming"], params["feature_labels"])
-    catalogue = build_segment_catalogue(
-        profiles,
-        names,
-        params["playbook"],
-        params["feature_labels"],
-        params["naming"],
-        data_params["schema"],
-        data_params["features"],
-        params["catalogue"],
-    )
+    profiles, names, catalogue = segment_catalogue(features, assignments, params, data_params)
     points = pd.DataFrame({"x": [0.0, 1.0], "y": [1.0, 0.0], "segment_name": names["name"][:2]})
     specs = [
         selection_figures(SWEEP, SELECTION),
