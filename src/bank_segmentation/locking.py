@@ -7,6 +7,8 @@ import fcntl
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 
 @contextlib.contextmanager
 def exclusive_file_lock(lock_path: Path) -> Iterator[None]:
@@ -21,21 +23,29 @@ def exclusive_file_lock(lock_path: Path) -> Iterator[None]:
 
 
 def sqlite_path(url: str) -> Path | None:
-    """The file behind a ``sqlite:///`` URL (relative to the working directory), else ``None``."""
-    prefix = "sqlite:///"
-    return Path(url[len(prefix) :]) if url.startswith(prefix) and url != prefix else None
+    """The database file of a ``sqlite:///`` URL (relative paths against the working directory), else ``None``."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
 
 
-def initialise_sqlite_once(url: str, initialise: Callable[[], object]) -> None:
-    """Run ``initialise`` (schema creation) under a lock, so concurrent first runs never both create it.
+@contextlib.contextmanager
+def sqlite_initialisation_lock(url: str) -> Iterator[None]:
+    """Serialise, across processes, the creation of the SQLite database behind ``url`` (no-op otherwise).
 
-    Two processes creating the same fresh SQLite database at once can corrupt it for good; once it exists,
-    SQLite serialises concurrent writers itself. ``initialise`` must be idempotent: it runs on every
-    call, each time under the lock.
+    Two processes creating the same fresh SQLite database at once can corrupt it for good, or fail on
+    "database is locked"; once it exists, SQLite serialises concurrent writers itself.
     """
     path = sqlite_path(url)
     if path is None:
-        initialise()
+        yield
         return
     with exclusive_file_lock(path.with_name(path.name + ".lock")):
+        yield
+
+
+def initialise_sqlite_once(url: str, initialise: Callable[[], object]) -> None:
+    """Run ``initialise`` (idempotent schema creation) under :func:`sqlite_initialisation_lock`."""
+    with sqlite_initialisation_lock(url):
         initialise()

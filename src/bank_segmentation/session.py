@@ -34,4 +34,4 @@ class UniqueVersionSession(KedroSession):
             except FileExistsError:
                 time.sleep(RETRY_SECONDS)
                 session.session_id = generate_timestamp()
-                session.store["session_id"] = session.session_id
+                session._store["session_id"] = session.session_id  # `store` is a read-only copy

@@ -22,14 +22,13 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
-from sqlalchemy.engine import make_url
 from tqdm.auto import tqdm
 
+from bank_segmentation.locking import sqlite_initialisation_lock, sqlite_path
 from bank_segmentation.pipelines.tuning.objective import CandidateScorer, Objective
 from bank_segmentation.pipelines.tuning.search_space import SegmentationCandidate, suggest_config
 
@@ -79,14 +78,6 @@ class StudySettings:
 
 
 # --- storage and study -------------------------------------------------------------------------------
-def sqlite_path(url: str) -> Path | None:
-    """The database file of a ``sqlite:///`` URL (relative paths against the working directory)."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
-        return None
-    return Path(parsed.database)
-
-
 def create_storage(settings: StudySettings) -> optuna.storages.RDBStorage:
     """An RDB storage; SQLite gets its folder, WAL journaling and a lock timeout (several processes)."""
     path = sqlite_path(settings.storage)
@@ -94,7 +85,8 @@ def create_storage(settings: StudySettings) -> optuna.storages.RDBStorage:
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         engine_kwargs["creator"] = functools.partial(_sqlite_connection, str(path), settings.lock_timeout)
-    with warnings.catch_warnings():
+    # Creating the tables of a fresh study database from two processes at once fails or corrupts it.
+    with sqlite_initialisation_lock(settings.storage), warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # heartbeat is experimental
         return optuna.storages.RDBStorage(
             settings.storage,
@@ -107,7 +99,10 @@ def create_storage(settings: StudySettings) -> optuna.storages.RDBStorage:
 def _sqlite_connection(path: str, timeout: float) -> sqlite3.Connection:
     """A SQLite connection in WAL mode: readers never block the writer; a writer waits ``timeout`` s."""
     connection = sqlite3.connect(path, timeout=timeout, check_same_thread=False)
-    connection.execute("PRAGMA journal_mode=WAL")
+    # Switching the journal mode takes an exclusive lock without waiting for it; the mode is stored in the
+    # file, so only the connection that creates the database (under the initialisation lock) switches it.
+    if connection.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+        connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=NORMAL")  # WAL-safe: no fsync per commit, still consistent
     return connection
 
@@ -151,9 +146,7 @@ def open_study(storage: optuna.storages.RDBStorage, settings: StudySettings, obj
         )
     finally:
         optuna.logging.set_verbosity(verbosity)
-    logger.info(
-        "tuning: study %r in %s (%d trials so far)", settings.name, settings.storage, len(study.trials)
-    )
+    logger.info("tuning: study %r in %s (%d trials so far)", settings.name, settings.storage, len(study.trials))
     existing = [d.name.lower() for d in study.directions]
     if existing != objective.directions:
         raise ValueError(
@@ -279,9 +272,7 @@ def run_trials(
                     outcome.metrics, outcome.duplicate_of = dict(twin.user_attrs[METRICS_ATTR]), twin.number
                 batch.append(outcome)
             try:
-                outcomes = list(
-                    pool.map(lambda o: _evaluate(o, scorer, storage, settings.heartbeat_interval), batch)
-                )
+                outcomes = list(pool.map(lambda o: _evaluate(o, scorer, storage, settings.heartbeat_interval), batch))
             except BaseException:
                 for outcome in batch:  # interrupted: never leave RUNNING trials behind
                     with contextlib.suppress(Exception):
