@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,11 @@ def sweep_runs(project: Path) -> list[Any]:
     return client.search_runs([experiment.experiment_id], filter_string="tags.stage = 'sweep'")
 
 
-def test_sweep_selects_trains_and_tracks_a_model_that_recovers_the_demo_personas(run_pipeline, project_copy):
+def test_sweep_selects_trains_and_tracks_a_model_that_recovers_the_demo_personas(
+    run_pipeline, project_copy, monkeypatch
+):
+    # Loading the MLflow model prepends its code folder to sys.path: undo that for later tests' subprocesses.
+    monkeypatch.setattr(sys, "path", list(sys.path))
     run_pipeline(PIPELINES, SMALL_SWEEP)
 
     sweep = read_output(project_copy, "data/08_reporting/sweep_results.csv")
