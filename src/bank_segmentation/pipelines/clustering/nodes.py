@@ -21,6 +21,8 @@ from bank_segmentation.evaluation import (
     reference_space,
     thread_limit,
 )
+from bank_segmentation.pipelines.reporting.figures import SELECTION_FIGURES, selection_figures
+from bank_segmentation.pipelines.reporting.render import to_matplotlib
 from bank_segmentation.preprocessing import build_preprocessor, describe_steps, feature_space
 
 logger = logging.getLogger(__name__)
@@ -266,33 +268,12 @@ def _selection(
 
 
 # --- figures -----------------------------------------------------------------------------------------
-def plot_sweep(sweep_results: pd.DataFrame, model_selection: dict[str, Any]) -> tuple[Figure, Figure, Figure]:
-    """Elbow (inertia), silhouette (own and reference space) and stability by k, one line per variant."""
-    chosen = model_selection["chosen"]
+def plot_sweep(
+    sweep_results: pd.DataFrame, model_selection: dict[str, Any], figures: dict[str, Any]
+) -> tuple[Figure, ...]:
+    """Elbow (with each variant's knee), silhouette (own and reference space) and stability by k.
 
-    def figure(panels: list[tuple[str, str]], title: str) -> Figure:
-        fig = Figure(figsize=(6 * len(panels), 4.5), layout="constrained")
-        axes = fig.subplots(1, len(panels), squeeze=False)[0]
-        for ax, (column, label) in zip(axes, panels, strict=True):
-            for name, group in sweep_results.groupby("variant", sort=False):
-                ax.plot(group["k"], group[column], marker="o", label=name)
-                if name == chosen["variant"]:
-                    hit = group[group["k"] == chosen["k"]]
-                    ax.scatter(hit["k"], hit[column], s=180, facecolors="none", edgecolors="black", zorder=3)
-            ax.set_xlabel("number of segments k")
-            ax.set_ylabel(label)
-            ax.grid(alpha=0.3)
-        axes[0].legend(fontsize=8)
-        fig.suptitle(f"{title} (circled: chosen {chosen['variant']}, k={chosen['k']})")
-        return fig
-
-    elbow = figure([("inertia_own", "inertia (own space)"), ("inertia_ref", "inertia (reference space)")], "Elbow")
-    silhouette = figure(
-        [("silhouette_own", "silhouette (own space)"), ("silhouette_ref", "silhouette (reference space)")],
-        "Silhouette",
-    )
-    stability = figure(
-        [("stability", "bootstrap stability (mean ARI)"), ("smallest_segment_share", "smallest segment share")],
-        "Stability",
-    )
-    return elbow, silhouette, stability
+    Drawn from the same figure specifications as the report, so the two never disagree.
+    """
+    specs = selection_figures(sweep_results, model_selection)
+    return tuple(to_matplotlib(specs[name], figures["dpi"]) for name in SELECTION_FIGURES)

@@ -44,7 +44,7 @@ def create_pipeline(**kwargs: Any) -> Pipeline:
             ),
             Node(
                 plot_sweep,
-                inputs=["sweep_results", "model_selection"],
+                inputs=["sweep_results", "model_selection", "params:reporting.figures"],
                 outputs=["sweep_elbow_plot", "sweep_silhouette_plot", "sweep_stability_plot"],
                 name="plot_sweep",
             ),
