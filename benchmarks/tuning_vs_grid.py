@@ -96,21 +96,29 @@ def _score_spec(scorer: CandidateScorer, spec: dict[str, Any], points: list[tupl
     return rows
 
 
-def grid_best(scorer: CandidateScorer, space: dict[str, Any], n_jobs: int) -> dict[str, Any]:
+def grid_best(
+    scorer: CandidateScorer, space: dict[str, Any], n_jobs: int, table_path: Path | None = None
+) -> dict[str, Any]:
     """The best feasible point of the exhaustive grid, and how much work it took."""
     start = time.perf_counter()
     by_spec: dict[str, list[tuple[int, int]]] = defaultdict(list)
     n_points = n_invalid = 0
     for candidate in grid(space):
-        n_points += 1
+        n_points += len(candidate.settings)
         if candidate.spec is None:
-            n_invalid += 1
+            n_invalid += len(candidate.settings)
             continue
-        by_spec[json.dumps(candidate.spec, sort_keys=True)].append((candidate.k, candidate.n_init))
-    tasks = [delayed(_score_spec)(scorer, json.loads(spec), points) for spec, points in by_spec.items()]
-    jobs = Parallel(n_jobs=n_jobs, backend="threading", return_as="generator_unordered")(tasks)
-    rows = [row for rows in tqdm(jobs, total=len(tasks), desc="grid", unit="space") for row in rows]
-    table = pd.DataFrame(rows)
+        by_spec[json.dumps(candidate.spec, sort_keys=True)].extend(candidate.settings)
+    if table_path is not None and table_path.is_file():  # the same data, space and scoring: same values
+        logger.warning("grid: every point read from %s", table_path)
+        table = pd.read_csv(table_path)
+    else:
+        tasks = [delayed(_score_spec)(scorer, json.loads(spec), points) for spec, points in by_spec.items()]
+        jobs = Parallel(n_jobs=n_jobs, backend="threading", return_as="generator_unordered")(tasks)
+        rows = [row for rows in tqdm(jobs, total=len(tasks), desc="grid", unit="space") for row in rows]
+        table = pd.DataFrame(rows)
+        if table_path is not None:
+            table.to_csv(table_path, index=False)
     scored = table.dropna(subset=["silhouette_ref"]).sort_values("silhouette_ref", ascending=False)
     n_stability = 0
     best = None
@@ -150,7 +158,9 @@ def optuna_best(model_input: pd.DataFrame, params: dict[str, Any], seed: int, wo
     return {"seed": seed, "run": run, "config": config, "summary": summary}
 
 
-def benchmark(name: str, table: Path, seeds: list[int], n_jobs: int, workdir: Path) -> dict[str, Any]:
+def benchmark(
+    name: str, table: Path, seeds: list[int], n_jobs: int, workdir: Path, grid_tables: Path | None = None
+) -> dict[str, Any]:
     """Grid and Optuna on one customer table."""
     model_input, params = prepare(table, workdir)
     roles, groups = feature_space(params["schema"], params["features"])
@@ -160,7 +170,12 @@ def benchmark(name: str, table: Path, seeds: list[int], n_jobs: int, workdir: Pa
         sys.exit("this benchmark compares the default single objective silhouette_ref")
     with thread_limit(len(model_input), settings.single_thread_max_rows):
         scorer = CandidateScorer(model_input, roles, groups, settings, objective)
-        exhaustive = grid_best(scorer, params["tuning"]["search_space"], n_jobs)
+        grid_table = None
+        if grid_tables is not None:  # named by the study fingerprint: data, space, objective and scoring
+            grid_tables.mkdir(parents=True, exist_ok=True)
+            fingerprint = nodes.study_fingerprint(model_input, params["tuning"], params["evaluation"])
+            grid_table = grid_tables / f"{name}-{fingerprint}.csv"
+        exhaustive = grid_best(scorer, params["tuning"]["search_space"], n_jobs, grid_table)
     tuned = [optuna_best(model_input, params, seed, workdir) for seed in seeds]
     return {"dataset": name, "rows": len(model_input), "grid": exhaustive, "optuna": tuned,
             "n_trials": params["tuning"]["study"]["n_trials"]}
@@ -192,7 +207,8 @@ def report(result: dict[str, Any]) -> None:
             f"{describe_steps(t['config']['spec'])} groups={t['config']['spec']['groups']} k={t['config']['k']} "
             f"n_init={t['config']['n_init']} smallest {m['smallest_segment_share']:.1%} "
             f"stability {m.get('stability', float('nan')):.3f}  ({t['run']['seconds']:.1f} s, "
-            f"{t['run']['trials_per_second']:.2f} trials/s, {t['summary']['trials_feasible']} feasible)"
+            f"{t['run']['trials_per_second']:.2f} trials/s, {t['summary']['trials_feasible']} feasible, "
+            f"winner from {t['summary']['best_trial']['origin']})"
         )
 
 
@@ -200,9 +216,13 @@ def main() -> None:
     """Run the benchmark on the requested datasets."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", default=["demo", "real"], choices=["demo", "real"])
-    parser.add_argument("--seeds", nargs="+", type=int, default=[42, 0, 1, 2, 3])
+    parser.add_argument("--seeds", nargs="*", type=int, default=[42, 0, 1, 2, 3])
     parser.add_argument("--n-jobs", type=int, default=2, help="threads for the grid")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--grid-tables", type=Path,
+        help="keep every grid point in <folder>/<dataset>-<fingerprint>.csv and reuse it on the next run",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
@@ -215,7 +235,7 @@ def main() -> None:
             if tables[name] is None:
                 print(f"\n=== {name}: table absent, skipped ===")
                 continue
-            results.append(benchmark(name, tables[name], args.seeds, args.n_jobs, Path(tmp)))
+            results.append(benchmark(name, tables[name], args.seeds, args.n_jobs, Path(tmp), args.grid_tables))
             report(results[-1])
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=str))

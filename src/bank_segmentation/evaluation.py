@@ -73,7 +73,11 @@ def thread_limit(n_rows: int, single_thread_max_rows: int) -> contextlib.Abstrac
 # --- metric spaces -----------------------------------------------------------------------------------
 @dataclass
 class MetricSpace:
-    """A feature matrix plus the pairwise distances of its (seeded) silhouette sample."""
+    """A feature matrix plus the pairwise distances of its (seeded) silhouette sample.
+
+    The distances are float32: silhouette reads the whole matrix for every labelling, so half the bytes is
+    close to half the time (and 100 MB instead of 200 MB at 5,000 rows), for a relative error near 1e-6.
+    """
 
     X: np.ndarray
     sample: np.ndarray
@@ -84,7 +88,7 @@ class MetricSpace:
         """Exact silhouette up to ``max_rows`` rows, a seeded sample of ``max_rows`` rows above."""
         X = np.asarray(X, dtype=np.float64)
         sample = silhouette_sample(len(X), max_rows, random_state)
-        return cls(X=X, sample=sample, distances=euclidean_distances(X[sample]))
+        return cls(X=X, sample=sample, distances=euclidean_distances(X[sample]).astype(np.float32))
 
 
 def silhouette_sample(n_rows: int, max_rows: int, random_state: int) -> np.ndarray:
@@ -99,6 +103,11 @@ def seeded_rows(n_rows: int, max_rows: int | None, random_state: int) -> np.ndar
     return np.sort(np.random.default_rng(random_state).choice(n_rows, size=max_rows, replace=False))
 
 
+def reference_spec(settings: EvaluationSettings) -> dict[str, Any]:
+    """The variant spec of the reference space (default: log1p and standard scaling of the raw columns)."""
+    return dict(settings.reference_space or {"columns": "raw", "log1p": True, "scaler": "standard"})
+
+
 def reference_space(
     model_input: pd.DataFrame,
     roles: Mapping[str, str],
@@ -106,8 +115,7 @@ def reference_space(
     settings: EvaluationSettings,
 ) -> MetricSpace:
     """The common space all candidates are also scored in, built once per run."""
-    spec = settings.reference_space or {"columns": "raw", "log1p": True, "scaler": "standard"}
-    X = build_preprocessor(spec, roles, groups, settings.random_state).fit_transform(model_input)
+    X = build_preprocessor(reference_spec(settings), roles, groups, settings.random_state).fit_transform(model_input)
     return MetricSpace.build(X, settings.silhouette_max_rows, settings.random_state)
 
 
@@ -118,9 +126,9 @@ def silhouette_from_distances(distances: np.ndarray, labels: np.ndarray) -> floa
     n_clusters = codes.max() + 1
     if n_clusters < 2 or n_clusters >= len(codes):
         return float("nan")
-    onehot = np.zeros((len(codes), n_clusters))
+    onehot = np.zeros((len(codes), n_clusters), dtype=distances.dtype)  # one dtype: BLAS, no upcast copy
     onehot[np.arange(len(codes)), codes] = 1.0
-    sums = distances @ onehot
+    sums = (distances @ onehot).astype(np.float64)
     counts = onehot.sum(axis=0)
     rows = np.arange(len(codes))
     own_size = counts[codes]

@@ -7,8 +7,9 @@ import math
 import optuna
 import yaml
 
-from bank_segmentation.pipelines.tuning.search_space import grid, suggest_config
-from bank_segmentation.preprocessing import build_preprocessor, feature_space, validate_spec
+from bank_segmentation.evaluation import EvaluationSettings, reference_spec
+from bank_segmentation.pipelines.tuning.search_space import grid, neighbours, params_of_spec, point, suggest_config
+from bank_segmentation.preprocessing import build_preprocessor, feature_space, resolve_columns, validate_spec
 from tests.conftest import REPO_ROOT
 
 
@@ -26,13 +27,26 @@ def test_grid_enumerates_every_combination_once_and_flags_too_few_groups():
                "variance": len(space["pca"]["variance"])}[c] for c in space["pca"]["choices"])
     k = space["k"][1] - space["k"][0] + 1
     expected = 2**n_groups * outliers * len(space["scalers"]) * pca * k * len(space["n_init"])
-    assert len(points) == expected
-    assert len({tuple(sorted(p.params.items())) for p in points}) == expected
+    # k and n_init are tried in full by every trial (per_trial): a grid candidate covers all of them
+    assert set(space["per_trial"]) == {"k", "n_init"}
+    assert all(len(p.settings) == k * len(space["n_init"]) for p in points)
+    assert sum(len(p.settings) for p in points) == expected
+    assert len({tuple(sorted(p.params.items())) for p in points}) == len(points)
 
     too_few = sum(math.comb(n_groups, i) for i in range(space["min_groups"]))
     invalid = [p for p in points if p.spec is None]
-    assert len(invalid) == expected // 2**n_groups * too_few
+    assert sum(len(p.settings) for p in invalid) == expected // 2**n_groups * too_few
     assert all(len(p.groups) < space["min_groups"] and p.invalid_reason for p in invalid)
+
+
+def test_without_per_trial_choices_k_and_n_init_are_sampled_and_enumerated():
+    space = {**shipped_space(), "per_trial": []}
+    points = list(grid(space))
+    assert all(len(p.settings) == 1 for p in points)
+    assert {p.params["k"] for p in points} == set(range(space["k"][0], space["k"][1] + 1))
+    assert {p.params["n_init"] for p in points} == set(space["n_init"])
+    full = list(grid(shipped_space()))
+    assert len(points) == sum(len(p.settings) for p in full)
 
 
 def test_every_kind_of_grid_point_is_a_spec_the_shared_builder_fits(demo_inputs):
@@ -57,9 +71,38 @@ def test_a_trial_samples_a_point_of_the_grid():
     space = shipped_space()
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=3))
     grid_params = {tuple(sorted(p.params.items())) for p in grid(space)}
+    k_low, k_high = space["k"]
     for _ in range(20):
         trial = study.ask()
         candidate = suggest_config(trial, space)
         assert tuple(sorted(trial.params.items())) in grid_params
-        assert candidate.k == trial.params["k"] and candidate.n_init == trial.params["n_init"]
+        assert "k" not in trial.params and "n_init" not in trial.params
+        assert candidate.settings == [(k, n) for k in range(k_low, k_high + 1) for n in space["n_init"]]
         study.tell(trial, 0.0)
+
+
+def test_the_search_starts_from_the_reference_space(demo_inputs):
+    params = demo_inputs["params"]
+    roles, groups = feature_space(params["schema"], params["features"])
+    reference = reference_spec(EvaluationSettings.from_params(params["evaluation"]))
+    start = params_of_spec(reference, resolve_columns(reference, roles, groups), shipped_space(), groups)
+    _, candidate = point(start, shipped_space())
+    # the same columns and transforms as the space every trial is scored in
+    assert set(resolve_columns(candidate.spec, roles, groups)) == set(resolve_columns(reference, roles, groups))
+    assert (start["outliers"], start["scaler"], start["pca"]) == ("log1p", "standard", "none")
+    assert not start["group_kpis"]
+
+
+def test_neighbours_change_one_choice_and_stay_valid():
+    space = shipped_space()
+    start = {f"group_{g}": g in ("spending", "payment_behaviour") for g in space["groups"]}
+    start.update(outliers="log1p", scaler="standard", pca="none")
+    base, _ = point(start, space)
+    by_groups = neighbours(base, space, "groups")
+    # switching spending or payment_behaviour off would leave one group: not a valid point
+    assert len(by_groups) == len(space["groups"]) - 2
+    assert all(sum(a != b for a, b in zip(base.values(), n.values())) == 1 for n in by_groups)
+    every = neighbours(base, space, "all")
+    assert len(every) == len(by_groups) + 2 + (len(space["scalers"]) - 1) + 2
+    assert {n["pca"] for n in every} == {"none", "components", "variance"}
+    assert all(point(n, space)[1].spec is not None for n in every)

@@ -15,13 +15,14 @@ import plotly.graph_objects as go
 from optuna.trial import FrozenTrial
 
 from bank_segmentation import tracking
-from bank_segmentation.evaluation import EvaluationSettings, thread_limit
+from bank_segmentation.evaluation import EvaluationSettings, reference_spec, thread_limit
 from bank_segmentation.pipelines.tuning.objective import CandidateScorer, Objective
 from bank_segmentation.pipelines.tuning.study import (
     DUPLICATE_ATTR,
     ERROR_ATTR,
     INVALID_ATTR,
     METRICS_ATTR,
+    ORIGIN_ATTR,
     SPEC_ATTR,
     StudySettings,
     best_trials,
@@ -32,7 +33,8 @@ from bank_segmentation.pipelines.tuning.study import (
     run_trials,
     stored,
 )
-from bank_segmentation.preprocessing import describe_steps, feature_space, validate_spec
+from bank_segmentation.pipelines.tuning.search_space import params_of_spec
+from bank_segmentation.preprocessing import describe_steps, feature_space, resolve_columns, validate_spec
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +84,8 @@ def tune_segmentation(
     fingerprint = study_fingerprint(model_input, tuning, evaluation)
     settings = study_settings(tuning, fingerprint)
     roles, groups = feature_space(schema, features)
+    reference = reference_spec(settings_eval)
+    start_point = params_of_spec(reference, resolve_columns(reference, roles, groups), tuning["search_space"], groups)
     parent = tracking.parent_run() if tuning.get("log_nested_runs", True) else None
     start = time.perf_counter()
     with thread_limit(len(model_input), settings_eval.single_thread_max_rows), stored(settings) as storage:
@@ -96,6 +100,7 @@ def tune_segmentation(
             objective,
             settings,
             on_trial=(lambda t: _log_trial(t, settings, objective, len(model_input), parent)) if parent else None,
+            start_point=start_point,
         )
         seconds = time.perf_counter() - start
         table = trials_table(study, objective)
@@ -139,7 +144,7 @@ def _log_trial(
         "state": trial.state.name,
         "feasible": is_feasible(trial),
     }
-    for attr in (DUPLICATE_ATTR, INVALID_ATTR, ERROR_ATTR):
+    for attr in (ORIGIN_ATTR, DUPLICATE_ATTR, INVALID_ATTR, ERROR_ATTR):
         if attr in trial.user_attrs:
             tags[attr] = trial.user_attrs[attr]
     tracking.log_nested_run(tracking.NestedRun(f"trial-{trial.number}", params, metrics, tags), parent)
@@ -158,6 +163,7 @@ def trials_table(study: optuna.Study, objective: Objective) -> pd.DataFrame:
             "feasible": is_feasible(t),
             "best": t.number in front,
             "chosen": chosen is not None and t.number == chosen.number,
+            "origin": t.user_attrs.get(ORIGIN_ATTR),
         }
         values = t.values or [None] * len(objective.metrics)
         row.update({f"objective_{m}": v for m, v in zip(objective.metrics, values)})
@@ -190,8 +196,8 @@ def select_tuned_segmentation(
     config = {
         "variant": f"tuned-trial-{int(row['number'])}",
         "spec": validate_spec(json.loads(row["spec"])),
-        "k": int(row["param_k"]),
-        "n_init": int(row["param_n_init"]),
+        "k": int(row["k"]),
+        "n_init": int(row["n_init"]),
         "random_state": settings.random_state,
         "source": f"optuna study {tuning_run['study']}, trial {int(row['number'])} "
         f"({metric} {row[f'objective_{metric}']:.4f})",
@@ -212,12 +218,14 @@ def select_tuned_segmentation(
             "steps": row["steps"],
             "k": config["k"],
             "n_init": config["n_init"],
+            "origin": row["origin"],
             "spec": config["spec"],
             "params": {c.removeprefix("param_"): _plain(row[c]) for c in row.index if c.startswith("param_")},
             "metrics": config["metrics"],
         },
         "pareto_front": [
-            {"number": int(r["number"]), "steps": r["steps"], "k": int(r["param_k"]), "metrics": _metrics(r)}
+            {"number": int(r["number"]), "steps": r["steps"], "k": int(r["k"]), "n_init": int(r["n_init"]),
+             "metrics": _metrics(r)}
             for _, r in tuning_trials[tuning_trials["best"].astype(bool)].iterrows()
         ]
         if len(tuning_run["objective"]) > 1

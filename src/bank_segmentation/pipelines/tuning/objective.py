@@ -23,6 +23,7 @@ from bank_segmentation.evaluation import (
     bootstrap_stability,
     fit_kmeans,
     reference_space,
+    silhouette_from_distances,
     space_metrics,
 )
 from bank_segmentation.pipelines.tuning.search_space import SegmentationCandidate
@@ -148,16 +149,75 @@ class CandidateScorer:
         )
 
     def score(self, candidate: SegmentationCandidate) -> dict[str, float]:
-        """Every metric of one valid candidate: reference-space quality, shares, stability, timings."""
+        """Every metric of one valid candidate at its best admissible ``(k, n_init)``, plus timings.
+
+        The settings are ranked by the first objective metric, those meeting the segment-share constraint
+        first; stability (the costly part, one bootstrap per k) is measured down that ranking until a
+        setting meets every constraint. Without one, the setting closest to meeting them is reported (the
+        trial is then infeasible). ``k`` and ``n_init`` name the setting; ``<metric>_k<k>_n<n_init>`` keep
+        the first metric of every setting tried.
+        """
         if candidate.spec is None:
             raise ValueError(f"invalid candidate: {candidate.invalid_reason}")
         start = time.perf_counter()
         X = self.features(candidate.spec)
-        labels, fit_seconds = self.labels(X, candidate.k, candidate.n_init)
-        metrics = self.score_labels(labels)
-        if self.objective.needs_stability:
-            metrics["stability"] = self.stability(X, candidate.k)
+        metric = self.objective.metrics[0]
+        fitted = []
+        ranked: dict[bytes, float] = {}  # several restarts often find the same segments: score them once
+        for k, n_init in candidate.settings:
+            labels, fit_seconds = self.labels(X, k, n_init)
+            partition = np.unique(labels, return_index=True)[1].argsort().argsort()[labels].tobytes()
+            if partition not in ranked:
+                ranked[partition] = self._ranking_metric(labels)
+            shares = np.bincount(labels) / len(labels)
+            fitted.append({"k": k, "n_init": n_init, "labels": labels, "fit_seconds": fit_seconds,
+                           "smallest_segment_share": float(shares.min()), metric: ranked[partition]})
+        chosen = self._choose(fitted, X)
+        metrics = {"k": float(chosen["k"]), "n_init": float(chosen["n_init"]), **self.score_labels(chosen["labels"])}
+        if "stability" in chosen:
+            metrics["stability"] = chosen["stability"]
+        if len(fitted) > 1 and metric != "stability":
+            metrics.update({f"{metric}_k{f['k']}_n{f['n_init']}": f[metric] for f in fitted})
         metrics["n_features"] = float(X.shape[1])
-        metrics["fit_seconds"] = fit_seconds
+        metrics["fit_seconds"] = sum(f["fit_seconds"] for f in fitted)
         metrics["trial_seconds"] = time.perf_counter() - start
         return metrics
+
+    def _ranking_metric(self, labels: np.ndarray) -> float:
+        """The first objective metric of a labelling (silhouette alone is cheap; stability comes later)."""
+        metric = self.objective.metrics[0]
+        if metric == "stability":
+            return float("nan")
+        if metric == "silhouette_ref":
+            return silhouette_from_distances(self.reference.distances, labels[self.reference.sample])
+        return self.score_labels(labels)[metric]
+
+    def _choose(self, fitted: list[dict[str, Any]], X: np.ndarray) -> dict[str, Any]:
+        """The best setting meeting every constraint, else the one closest to meeting them."""
+        metric = self.objective.metrics[0]
+        stabilities: dict[int, float] = {}
+
+        def with_stability(f: dict[str, Any]) -> dict[str, Any]:
+            if f["k"] not in stabilities:
+                stabilities[f["k"]] = self.stability(X, f["k"])
+            return {**f, "stability": stabilities[f["k"]]}
+
+        def violation(f: dict[str, Any]) -> float:
+            return sum(max(0.0, v) for v in self.objective.constraints(f).values())
+
+        if metric == "stability":
+            fitted = [with_stability(f) for f in fitted]
+        share = self.objective.min_segment_share or 0.0
+        sign = -1.0 if self.objective.directions[0] == "maximize" else 1.0
+        ranked = sorted(fitted, key=lambda f: (f["smallest_segment_share"] < share, sign * f[metric]))
+        checked = []
+        for f in ranked:
+            if self.objective.needs_stability:
+                f = with_stability(f)
+            if violation(f) <= 0:
+                return f
+            checked.append(f)
+            if f["smallest_segment_share"] < share:
+                break  # the rest break the share constraint too
+        return min(checked, key=violation)
+

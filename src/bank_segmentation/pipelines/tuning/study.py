@@ -4,7 +4,13 @@ Why not ``study.optimize(n_jobs=...)``: with several threads the order in which 
 on timing, so a seeded rerun is no longer reproducible, and per-trial callbacks run in worker threads.
 Here trials are asked in batches of ``n_jobs`` in the main thread (the sampler sees the same history
 every time), evaluated in parallel threads (K-means releases the GIL), then told in trial order and
-logged as nested MLflow runs from the main thread. Several processes may share the storage: SQLite
+logged as nested MLflow runs from the main thread.
+
+Not every trial is the sampler's: a fresh study starts from the point of the space nearest to the
+reference space (where the objective measures), and whenever the best feasible trial has an untried
+neighbour (one feature group switched, ``local_search: groups``; any one choice, ``all``) that neighbour
+is tried before the sampler is asked. Both are enqueued Optuna trials decided from the stored history, so
+they are reproducible and a resumed study carries on where it stopped. Several processes may share the storage: SQLite
 runs in WAL mode with a lock timeout, and a heartbeat lets any process fail the RUNNING trials of a
 process that died.
 """
@@ -30,7 +36,7 @@ from tqdm.auto import tqdm
 
 from bank_segmentation.locking import sqlite_initialisation_lock, sqlite_path
 from bank_segmentation.pipelines.tuning.objective import CandidateScorer, Objective
-from bank_segmentation.pipelines.tuning.search_space import SegmentationCandidate, suggest_config
+from bank_segmentation.pipelines.tuning.search_space import SegmentationCandidate, neighbours, suggest_config
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +45,8 @@ METRICS_ATTR = "metrics"
 INVALID_ATTR = "invalid_reason"
 DUPLICATE_ATTR = "duplicate_of"
 ERROR_ATTR = "error"
+ORIGIN_ATTR = "origin"  # start | local_search | sampler
+LOCAL_SEARCH_MOVES = ("none", "groups", "all")
 
 
 @dataclass(frozen=True)
@@ -56,12 +64,17 @@ class StudySettings:
     lock_timeout: float
     heartbeat_interval: int
     grace_period: int
+    start_from_reference: bool = True
+    local_search: str = "groups"
 
     @classmethod
     def from_params(cls, study: Mapping[str, Any]) -> StudySettings:
         """Read the ``tuning.study`` parameters block."""
         sampler = study.get("sampler", {})
         timeout = study.get("timeout")
+        local_search = str(study.get("local_search", "groups"))
+        if local_search not in LOCAL_SEARCH_MOVES:
+            raise ValueError(f"tuning.study.local_search must be one of {LOCAL_SEARCH_MOVES}, got {local_search!r}")
         return cls(
             storage=str(study["storage"]),
             name=str(study["name"]),
@@ -74,6 +87,8 @@ class StudySettings:
             lock_timeout=float(study["lock_timeout"]),
             heartbeat_interval=int(study["heartbeat_interval"]),
             grace_period=int(study["grace_period"]),
+            start_from_reference=bool(study.get("start_from_reference", True)),
+            local_search=local_search,
         )
 
 
@@ -205,6 +220,41 @@ def _params_key(params: Mapping[str, Any]) -> tuple:
     return tuple(sorted((k, repr(v)) for k, v in params.items()))
 
 
+def _proposal(
+    study: optuna.Study,
+    space: Mapping[str, Any],
+    objective: Objective,
+    settings: StudySettings,
+    start_point: Mapping[str, Any] | None,
+    taken: set[tuple],
+) -> tuple[dict[str, Any], str] | None:
+    """The next point to try before asking the sampler: the start point, then the incumbent's neighbours."""
+    tried = {_params_key(t.params) for t in study.get_trials(deepcopy=False)} | taken
+    if start_point is not None and settings.start_from_reference and _params_key(start_point) not in tried:
+        return dict(start_point), "start"
+    if settings.local_search == "none":
+        return None
+    incumbent = chosen_trial(study, objective)
+    if incumbent is None:
+        return None
+    for params in neighbours(incumbent.params, space, settings.local_search):
+        if _params_key(params) not in tried:
+            return params, "local_search"
+    return None
+
+
+def _ask(study: optuna.Study, proposal: tuple[dict[str, Any], str] | None) -> optuna.Trial:
+    if proposal is not None:
+        study.enqueue_trial(proposal[0], user_attrs={ORIGIN_ATTR: proposal[1]})
+    with warnings.catch_warnings():
+        # the heartbeat is recorded by this loop (see `heartbeat`), not by Study.optimize
+        warnings.filterwarnings("ignore", "Heartbeat of storage", UserWarning)
+        trial = study.ask()
+    if ORIGIN_ATTR not in trial.user_attrs:
+        trial.set_user_attr(ORIGIN_ATTR, "sampler")
+    return trial
+
+
 def _evaluate(outcome: TrialOutcome, scorer: CandidateScorer, storage: Any, interval: int) -> TrialOutcome:
     if outcome.candidate.spec is None or outcome.metrics is not None:
         return outcome
@@ -248,8 +298,12 @@ def run_trials(
     objective: Objective,
     settings: StudySettings,
     on_trial: Callable[[FrozenTrial], None] | None = None,
+    start_point: Mapping[str, Any] | None = None,
 ) -> list[FrozenTrial]:
-    """Add ``n_trials`` trials to ``study`` (or fewer when ``timeout`` passes); return them in order."""
+    """Add ``n_trials`` trials to ``study`` (or fewer when ``timeout`` passes); return them in order.
+
+    ``start_point`` (trial parameters) is the first point of a fresh study when ``start_from_reference`` is on.
+    """
     storage = study._storage
     done: list[FrozenTrial] = []
     start = time.perf_counter()
@@ -260,12 +314,10 @@ def run_trials(
                 logger.info("tuning: timeout of %.0f s reached after %d trials", settings.timeout, len(done))
                 break
             known = _finished_by_params(study)
-            batch = []
+            batch: list[TrialOutcome] = []
             for _ in range(min(settings.n_jobs, settings.n_trials - len(done))):
-                with warnings.catch_warnings():
-                    # the heartbeat is recorded by this loop (see `heartbeat`), not by Study.optimize
-                    warnings.filterwarnings("ignore", "Heartbeat of storage", UserWarning)
-                    trial = study.ask()
+                taken = {_params_key(o.trial.params) for o in batch}
+                trial = _ask(study, _proposal(study, space, objective, settings, start_point, taken))
                 outcome = TrialOutcome(trial, suggest_config(trial, space))
                 twin = known.get(_params_key(trial.params))
                 if twin is not None:  # the sampler proposed a configuration already scored: reuse it
