@@ -54,16 +54,16 @@ def test_every_kind_of_grid_point_is_a_spec_the_shared_builder_fits(demo_inputs)
     roles, groups = feature_space(params["schema"], params["features"])
     sample = demo_inputs["model_input"].head(1500)
     seen = set()
-    for point in grid(shipped_space()):
-        if point.spec is None:
+    for candidate in grid(shipped_space()):
+        if candidate.spec is None:
             continue
-        kind = (point.params["outliers"], point.params["scaler"], point.params["pca"])
+        kind = (candidate.params["outliers"], candidate.params["scaler"], candidate.params["pca"])
         if kind in seen:
             continue
         seen.add(kind)
-        X = build_preprocessor(point.spec, roles, groups).fit_transform(sample)
+        X = build_preprocessor(candidate.spec, roles, groups).fit_transform(sample)
         assert X.shape[0] == len(sample) and X.shape[1] >= 1
-        assert validate_spec(point.spec)["scaler"] == point.params["scaler"]
+        assert validate_spec(candidate.spec)["scaler"] == candidate.params["scaler"]
     assert len(seen) == 3 * 5 * 3
 
 

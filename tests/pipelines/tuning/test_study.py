@@ -13,10 +13,10 @@ import pytest
 from optuna.trial import TrialState
 
 from bank_segmentation.evaluation import EvaluationSettings
+from bank_segmentation.pipelines.tuning import nodes
 from bank_segmentation.pipelines.tuning.objective import CandidateScorer, Objective
 from bank_segmentation.pipelines.tuning.search_space import point
 from bank_segmentation.preprocessing import feature_space
-from bank_segmentation.pipelines.tuning import nodes
 from tests.pipelines.tuning.conftest import evaluation_params, tuning_params
 
 

@@ -17,6 +17,7 @@ from optuna.trial import FrozenTrial
 from bank_segmentation import tracking
 from bank_segmentation.evaluation import EvaluationSettings, reference_spec, thread_limit
 from bank_segmentation.pipelines.tuning.objective import CandidateScorer, Objective
+from bank_segmentation.pipelines.tuning.search_space import params_of_spec
 from bank_segmentation.pipelines.tuning.study import (
     DUPLICATE_ATTR,
     ERROR_ATTR,
@@ -33,7 +34,6 @@ from bank_segmentation.pipelines.tuning.study import (
     run_trials,
     stored,
 )
-from bank_segmentation.pipelines.tuning.search_space import params_of_spec
 from bank_segmentation.preprocessing import describe_steps, feature_space, resolve_columns, validate_spec
 
 logger = logging.getLogger(__name__)

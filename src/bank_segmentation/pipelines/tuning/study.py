@@ -10,9 +10,10 @@ Not every trial is the sampler's: a fresh study starts from the point of the spa
 reference space (where the objective measures), and whenever the best feasible trial has an untried
 neighbour (one feature group switched, ``local_search: groups``; any one choice, ``all``) that neighbour
 is tried before the sampler is asked. Both are enqueued Optuna trials decided from the stored history, so
-they are reproducible and a resumed study carries on where it stopped. Several processes may share the storage: SQLite
-runs in WAL mode with a lock timeout, and a heartbeat lets any process fail the RUNNING trials of a
-process that died.
+they are reproducible and a resumed study carries on where it stopped.
+
+Several processes may share the storage: SQLite runs in WAL mode with a lock timeout, and a heartbeat lets
+any process fail the RUNNING trials of a process that died.
 """
 
 from __future__ import annotations
@@ -316,7 +317,7 @@ def run_trials(
             known = _finished_by_params(study)
             batch: list[TrialOutcome] = []
             for _ in range(min(settings.n_jobs, settings.n_trials - len(done))):
-                taken = {_params_key(o.trial.params) for o in batch}
+                taken = {_params_key(o.trial.params) for o in batch}  # this batch's points, not yet told
                 trial = _ask(study, _proposal(study, space, objective, settings, start_point, taken))
                 outcome = TrialOutcome(trial, suggest_config(trial, space))
                 twin = known.get(_params_key(trial.params))
