@@ -230,7 +230,12 @@ def _proposal(
     taken: set[tuple],
 ) -> tuple[dict[str, Any], str] | None:
     """The next point to try before asking the sampler: the start point, then the incumbent's neighbours."""
-    tried = {_params_key(t.params) for t in study.get_trials(deepcopy=False)} | taken
+    # a trial failed by an interruption or a dead process (no error recorded) is tried again
+    tried = {
+        _params_key(t.params)
+        for t in study.get_trials(deepcopy=False)
+        if t.state != TrialState.FAIL or ERROR_ATTR in t.user_attrs
+    } | taken
     if start_point is not None and settings.start_from_reference and _params_key(start_point) not in tried:
         return dict(start_point), "start"
     if settings.local_search == "none":
