@@ -68,6 +68,9 @@ def prepare(table: Path, workdir: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     shutil.copy(table, project / "data" / "01_raw" / "customers.csv")
     cwd = Path.cwd()
     os.chdir(project)
+    # Absolute: MLflow keeps one SQLite engine per URI string, so a relative URI would keep writing to the
+    # first table's (deleted) copy.
+    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{project / 'mlflow.db'}"
     try:
         bootstrap_project(project)
         for name in ("kedro", "kedro_mlflow", "bank_segmentation"):  # the numbers below are the output
@@ -75,10 +78,12 @@ def prepare(table: Path, workdir: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
         with KedroSession.create(project_path=project) as session:
             params = session.load_context().params
             session.run(pipeline_names=["data_processing"])
-        mlflow.end_run()  # the project copy (and its mlflow.db) is deleted at the end
+        while mlflow.active_run() is not None:  # the project copy (and its mlflow.db) is deleted at the end
+            mlflow.end_run()
         return pd.read_parquet(project / "data/05_model_input/model_input.parquet"), params
     finally:
         os.chdir(cwd)
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
 
 
 def _score_spec(scorer: CandidateScorer, spec: dict[str, Any], points: list[tuple[int, int]]) -> list[dict]:
