@@ -2,6 +2,7 @@
 
     uv run python benchmarks/tuning_vs_grid.py                 # demo data, and the real table if present
     uv run python benchmarks/tuning_vs_grid.py --datasets demo --seeds 42 0 1
+    uv run python benchmarks/tuning_vs_grid.py --grid-tables .grid   # keep the grid's points, reuse them
 
 For each customer table (the shipped demo portfolio; the real CC GENERAL table from
 $CC_GENERAL_CSV or ../shared/data/cc_general.csv when present) it runs the data_processing pipeline in a
@@ -114,8 +115,8 @@ def grid_best(
             n_invalid += len(candidate.settings)
             continue
         by_spec[json.dumps(candidate.spec, sort_keys=True)].extend(candidate.settings)
-    if table_path is not None and table_path.is_file():  # the same data, space and scoring: same values
-        logger.warning("grid: every point read from %s", table_path)
+    cached = table_path is not None and table_path.is_file()
+    if cached:  # the same data, space and scoring (the fingerprint in its name): the same values
         table = pd.read_csv(table_path)
     else:
         tasks = [delayed(_score_spec)(scorer, json.loads(spec), points) for spec, points in by_spec.items()]
@@ -146,6 +147,7 @@ def grid_best(
         "share_feasible": int(len(scored)),
         "stability_checked": n_stability,
         "seconds": round(time.perf_counter() - start, 1),
+        "read_from": str(table_path) if cached else None,
         "best": best,
     }
 
@@ -191,10 +193,11 @@ def report(result: dict[str, Any]) -> None:
     g = result["grid"]
     best = g["best"]
     print(f"\n=== {result['dataset']} ({result['rows']} customers) ===")
+    work = f"points read from {g['read_from']}" if g.get("read_from") else f"{g['seconds']:.0f} s"
     print(
         f"grid: {g['valid_points']} valid points ({g['invalid_points']} invalid: too few groups), "
         f"{g['feature_spaces']} feature spaces, {g['share_feasible']} with smallest segment >= min share, "
-        f"stability checked on {g['stability_checked']}, {g['seconds']:.0f} s; "
+        f"stability checked on {g['stability_checked']}, {work}; "
         f"{g['within_97_percent']} points within 97% of the best (before the stability check)"
     )
     spec = json.loads(best["spec"])
