@@ -105,21 +105,28 @@ def test_a_trial_keeps_its_best_setting_that_meets_every_constraint(demo_inputs)
 
 
 def test_a_fresh_study_starts_from_the_reference_space_then_searches_around_the_best_trial(demo_inputs, tmp_path):
-    tuning = tuning_params(tmp_path / "local.db", n_trials=6, n_jobs=2)
+    tuning = tuning_params(tmp_path / "local.db", n_trials=10, n_jobs=2)
+    assert tuning["study"]["local_search"] == "all"
     first, _ = tune(demo_inputs, tuning)
     # the first batch of two: the start point, and the sampler (no best trial yet); then its neighbours
     assert first["origin"].tolist()[:4] == ["start", "sampler", "local_search", "local_search"]
     start = json.loads(first["spec"].iloc[0])
     assert (start.get("log1p"), start["scaler"], start.get("pca")) == (True, "standard", None)
-    groups = [c for c in first.columns if c.startswith("param_group_")]
-    for _, trial in first[first["origin"] == "local_search"].iterrows():  # one group switched from a better trial
+    choices = [c for c in first.columns if c.startswith("param_group_")] + ["param_outliers", "param_scaler",
+                                                                            "param_pca"]
+    local = first[first["origin"] == "local_search"]
+    for _, trial in local.iterrows():  # one choice changed from a better, earlier trial
         earlier = first[(first["number"] < trial["number"]) & first["feasible"]]
-        changed = (earlier[groups] != trial[groups]).sum(axis=1)
+        changed = (earlier[choices] != trial[choices]).sum(axis=1)
         assert (changed == 1).any()
+    # feature groups first (the order the space declares), then the other choices
+    assert (local[["param_outliers", "param_scaler", "param_pca"]] != first.iloc[0][
+        ["param_outliers", "param_scaler", "param_pca"]]).any(axis=None)
+
     # a rerun continues: the start point is not tried again, no configuration is tried twice
     tuning["study"]["n_trials"] = 4
     both, _ = tune(demo_inputs, tuning)
-    assert len(both) == 10 and (both["origin"] == "start").sum() == 1
+    assert len(both) == 14 and (both["origin"] == "start").sum() == 1
     tried = both[both["duplicate_of"].isna()]
     assert not tried.duplicated(subset=[c for c in both.columns if c.startswith("param_")]).any()
 

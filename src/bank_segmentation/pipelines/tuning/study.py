@@ -8,8 +8,8 @@ logged as nested MLflow runs from the main thread.
 
 Not every trial is the sampler's: a fresh study starts from the point of the space nearest to the
 reference space (where the objective measures), and whenever the best feasible trial has an untried
-neighbour (one feature group switched, ``local_search: groups``; any one choice, ``all``) that neighbour
-is tried before the sampler is asked. Both are enqueued Optuna trials decided from the stored history, so
+neighbour (any one choice changed, ``local_search: all``; one feature group switched, ``groups``) that
+neighbour is tried before the sampler is asked. Both are enqueued Optuna trials decided from the stored history, so
 they are reproducible and a resumed study carries on where it stopped.
 
 Several processes may share the storage: SQLite runs in WAL mode with a lock timeout, and a heartbeat lets
@@ -66,14 +66,14 @@ class StudySettings:
     heartbeat_interval: int
     grace_period: int
     start_from_reference: bool = True
-    local_search: str = "groups"
+    local_search: str = "all"
 
     @classmethod
     def from_params(cls, study: Mapping[str, Any]) -> StudySettings:
         """Read the ``tuning.study`` parameters block."""
         sampler = study.get("sampler", {})
         timeout = study.get("timeout")
-        local_search = str(study.get("local_search", "groups"))
+        local_search = str(study.get("local_search", "all"))
         if local_search not in LOCAL_SEARCH_MOVES:
             raise ValueError(f"tuning.study.local_search must be one of {LOCAL_SEARCH_MOVES}, got {local_search!r}")
         return cls(
