@@ -90,6 +90,10 @@ class MetricSpace:
         sample = silhouette_sample(len(X), max_rows, random_state)
         return cls(X=X, sample=sample, distances=euclidean_distances(X[sample]).astype(np.float32))
 
+    def silhouette(self, labels: np.ndarray) -> float:
+        """Mean silhouette of a labelling of every row, measured on the silhouette sample."""
+        return silhouette_from_distances(self.distances, labels[self.sample])
+
 
 def silhouette_sample(n_rows: int, max_rows: int, random_state: int) -> np.ndarray:
     """Row indices used for silhouette: all rows, or the same seeded sample for every space."""
@@ -154,7 +158,7 @@ def space_metrics(space: MetricSpace, labels: np.ndarray, suffix: str) -> dict[s
     """Inertia, silhouette, Calinski-Harabasz and Davies-Bouldin of ``labels`` in one space."""
     return {
         f"inertia_{suffix}": inertia(space.X, labels),
-        f"silhouette_{suffix}": silhouette_from_distances(space.distances, labels[space.sample]),
+        f"silhouette_{suffix}": space.silhouette(labels),
         f"calinski_harabasz_{suffix}": float(calinski_harabasz_score(space.X, labels)),
         f"davies_bouldin_{suffix}": float(davies_bouldin_score(space.X, labels)),
     }

@@ -23,7 +23,6 @@ from bank_segmentation.evaluation import (
     bootstrap_stability,
     fit_kmeans,
     reference_space,
-    silhouette_from_distances,
     space_metrics,
 )
 from bank_segmentation.pipelines.tuning.search_space import SegmentationCandidate
@@ -189,7 +188,7 @@ class CandidateScorer:
         if metric == "stability":
             return float("nan")
         if metric == "silhouette_ref":
-            return silhouette_from_distances(self.reference.distances, labels[self.reference.sample])
+            return self.reference.silhouette(labels)
         return self.score_labels(labels)[metric]
 
     def _choose(self, fitted: list[dict[str, Any]], X: np.ndarray) -> dict[str, Any]:

@@ -164,10 +164,14 @@ class PointFrom:
         return int(self.suggest_categorical(name, list(range(low, high + 1))))
 
 
+def _walk(params: Mapping[str, Any], space: Mapping[str, Any]) -> tuple[PointFrom, SegmentationCandidate]:
+    answer = PointFrom(params)
+    return answer, suggest_config(answer, space)
+
+
 def point(params: Mapping[str, Any], space: Mapping[str, Any]) -> tuple[dict[str, Any], SegmentationCandidate]:
     """The trial parameters of the point ``params`` names (only the choices it uses) and its candidate."""
-    answer = PointFrom(params)
-    candidate = suggest_config(answer, space)
+    answer, candidate = _walk(params, space)
     return answer.params, candidate
 
 
@@ -198,10 +202,9 @@ def params_of_spec(
 def neighbours(params: Mapping[str, Any], space: Mapping[str, Any], moves: str) -> list[dict[str, Any]]:
     """Valid points one step from ``params``: one feature group switched (``groups``), or any one choice
     changed (``all``), in the order the space declares its choices."""
-    base, _ = point(params, space)
-    answer = PointFrom(base)
-    suggest_config(answer, space)
-    names = [g for g in map(group_param, space["groups"])] if moves == "groups" else list(answer.choices)
+    answer, _ = _walk(params, space)
+    base = answer.params
+    names = list(map(group_param, space["groups"])) if moves == "groups" else list(answer.choices)
     out = []
     for name in names:
         for value in answer.choices[name]:

@@ -9,8 +9,8 @@ logged as nested MLflow runs from the main thread.
 Not every trial is the sampler's: a fresh study starts from the point of the space nearest to the
 reference space (where the objective measures), and whenever the best feasible trial has an untried
 neighbour (any one choice changed, ``local_search: all``; one feature group switched, ``groups``) that
-neighbour is tried before the sampler is asked. Both are enqueued Optuna trials decided from the stored history, so
-they are reproducible and a resumed study carries on where it stopped.
+neighbour is tried before the sampler is asked. Both are enqueued Optuna trials decided from the stored
+history (asked trials included), so they are reproducible and a resumed study carries on where it stopped.
 
 Several processes may share the storage: SQLite runs in WAL mode with a lock timeout, and a heartbeat lets
 any process fail the RUNNING trials of a process that died.
@@ -65,8 +65,8 @@ class StudySettings:
     lock_timeout: float
     heartbeat_interval: int
     grace_period: int
-    start_from_reference: bool = True
-    local_search: str = "all"
+    start_from_reference: bool
+    local_search: str
 
     @classmethod
     def from_params(cls, study: Mapping[str, Any]) -> StudySettings:
@@ -227,7 +227,6 @@ def _proposal(
     objective: Objective,
     settings: StudySettings,
     start_point: Mapping[str, Any] | None,
-    taken: set[tuple],
 ) -> tuple[dict[str, Any], str] | None:
     """The next point to try before asking the sampler: the start point, then the incumbent's neighbours."""
     # a trial failed by an interruption or a dead process (no error recorded) is tried again
@@ -235,7 +234,7 @@ def _proposal(
         _params_key(t.params)
         for t in study.get_trials(deepcopy=False)
         if t.state != TrialState.FAIL or ERROR_ATTR in t.user_attrs
-    } | taken
+    }
     if start_point is not None and settings.start_from_reference and _params_key(start_point) not in tried:
         return dict(start_point), "start"
     if settings.local_search == "none":
@@ -322,8 +321,8 @@ def run_trials(
             known = _finished_by_params(study)
             batch: list[TrialOutcome] = []
             for _ in range(min(settings.n_jobs, settings.n_trials - len(done))):
-                taken = {_params_key(o.trial.params) for o in batch}  # this batch's points, not yet told
-                trial = _ask(study, _proposal(study, space, objective, settings, start_point, taken))
+                # the batch's earlier trials are RUNNING in the study with their parameters: not proposed again
+                trial = _ask(study, _proposal(study, space, objective, settings, start_point))
                 outcome = TrialOutcome(trial, suggest_config(trial, space))
                 twin = known.get(_params_key(trial.params))
                 if twin is not None:  # the sampler proposed a configuration already scored: reuse it
