@@ -124,7 +124,7 @@ PERSONAS: dict[str, Persona] = {
     "revolver": Persona(
         oneoff=Channel(0.95, (0.8, 6.0), (0.3, 0.8), (140.0, 0.8), 0.5),
         installment=Channel(0.1, (0.8, 4.0), (0.3, 0.8), (70.0, 0.8), 0.35),
-        cash=Channel(0.7, (0.8, 5.0), (0.3, 0.8), (280.0, 0.8), 1.0),
+        cash=Channel(0.7, (0.8, 5.0), (0.3, 0.8), (170.0, 0.8), 1.0),
         limit=(7000.0, 0.55),
         utilisation=(4.0, 3.5),
         balance_activity=(3.0, 0.05),

@@ -64,15 +64,11 @@ def _count(counts: dict[str, dict[str, Any]], column: str, strategy: str, n: int
         counts.setdefault(column, {})[strategy] = counts.get(column, {}).get(strategy, 0) + n
 
 
-def fit_imputer(
-    frame: pd.DataFrame, columns: Sequence[str], params: Mapping[str, Any]
-) -> CustomerImputer:
+def fit_imputer(frame: pd.DataFrame, columns: Sequence[str], params: Mapping[str, Any]) -> CustomerImputer:
     """Learn the imputation statistics from the validated training customers."""
     strategy = params["strategy"]
     if strategy not in STRATEGIES:
-        raise ConfigurationError(
-            f"parameters 'imputation.strategy': {strategy!r} not in {STRATEGIES}"
-        )
+        raise ConfigurationError(f"parameters 'imputation.strategy': {strategy!r} not in {STRATEGIES}")
     columns = list(columns)
     medians = frame[columns].median().fillna(0.0).astype(float).to_dict()
     imputer = CustomerImputer(
@@ -85,7 +81,5 @@ def fit_imputer(
         logged = np.log1p(np.clip(frame[columns].to_numpy(dtype="float64"), 0, None))
         imputer.log_mean = np.nanmean(logged, axis=0)
         imputer.log_std = np.where(np.nanstd(logged, axis=0) > 0, np.nanstd(logged, axis=0), 1.0)
-        imputer.knn = KNNImputer(n_neighbors=params["knn_neighbors"]).fit(
-            (logged - imputer.log_mean) / imputer.log_std
-        )
+        imputer.knn = KNNImputer(n_neighbors=params["knn_neighbors"]).fit((logged - imputer.log_mean) / imputer.log_std)
     return imputer

@@ -67,7 +67,9 @@ def test_descriptive_segment_gets_the_fallback_playbook(
 ):
     features, _ = demo_portfolio
     params = copy.deepcopy(reporting_params)
-    del params["naming"]["archetypes"]["dormant_users"]
+    for key in ("dormant_users", "occasional_users"):
+        del params["naming"]["archetypes"][key]
+    params["naming"]["partial_match"]["enabled"] = False
     catalogue = segment_catalogue(features, persona_assignments, params, data_params)[2]
     unmatched = [seg for seg in catalogue["segments"] if not seg["matched"]]
     assert len(unmatched) == 1

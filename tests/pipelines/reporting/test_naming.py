@@ -6,9 +6,10 @@ import copy
 
 import numpy as np
 import pandas as pd
+import pytest
 
-from bank_segmentation.pipelines.reporting.naming import name_segments
-from bank_segmentation.pipelines.reporting.profiles import build_segment_profiles
+from bank_segmentation.naming import name_segments
+from bank_segmentation.profiles import build_segment_profiles
 
 from .conftest import PERSONA_ARCHETYPES
 
@@ -46,15 +47,24 @@ def test_two_segments_never_share_a_name(demo_portfolio, persona_assignments, re
     profiles = build_segment_profiles(features, split, "CUST_ID", reporting_params["profiles"])
     names = name_segments(profiles, reporting_params["naming"], reporting_params["feature_labels"])
     assert names["name"].is_unique
-    assert names["matched"].sum() == len(PERSONA_ARCHETYPES)
+    assert names["archetype"].dropna().is_unique
+    # every archetype of a planted persona went to one of its halves
+    assert set(PERSONA_ARCHETYPES.values()) <= set(names["name"])
     archetype_names = {spec["name"] for spec in reporting_params["naming"]["archetypes"].values()}
     assert not set(names.loc[~names["matched"], "name"]) & archetype_names
 
 
+def _without(params: dict, *archetypes: str, partial: bool = True) -> dict:
+    params = copy.deepcopy(params)
+    for key in archetypes:
+        del params["naming"]["archetypes"][key]
+    params["naming"]["partial_match"]["enabled"] = partial
+    return params
+
+
 def test_unmatched_segment_gets_a_descriptive_name(demo_portfolio, persona_assignments, reporting_params):
     features, personas = demo_portfolio
-    params = copy.deepcopy(reporting_params)
-    del params["naming"]["archetypes"]["dormant_users"]
+    params = _without(reporting_params, "dormant_users", "occasional_users", partial=False)
     named = _names_per_customer(features, persona_assignments, params)
     persona = personas.set_index("CUST_ID")["PERSONA"].sort_index()
     dormant_names = named[persona == "dormant"].unique()
@@ -65,6 +75,60 @@ def test_unmatched_segment_gets_a_descriptive_name(demo_portfolio, persona_assig
     assert len(parts) == 2 and all(p.startswith(("High ", "Low ")) for p in parts)
     # dormant customers use the card less than anyone: the name says so
     assert name.startswith("Low ")
+
+
+def test_a_segment_without_a_full_match_takes_the_closest_archetype_flagged_partial(
+    demo_portfolio, persona_assignments, reporting_params
+):
+    features, personas = demo_portfolio
+    params = _without(reporting_params, "dormant_users")
+    # dormant customers do buy now and then: Occasional Users lacks only its purchases condition for them
+    params["naming"]["archetypes"]["occasional_users"]["conditions"]["PURCHASES_FREQUENCY"] = "half_or_more"
+    profiles = build_segment_profiles(features, persona_assignments, "CUST_ID", params["profiles"])
+    names = name_segments(profiles, params["naming"], params["feature_labels"]).set_index("segment")
+    dormant = persona_assignments.loc[personas["PERSONA"].eq("dormant").to_numpy(), "segment"].iloc[0]
+    row = names.loc[dormant]
+    assert row["match"] == "partial" and row["archetype"] == "occasional_users"
+    assert row["name"] == "Occasional Users (partial match)"
+    assert row["conditions_missed"] == "PURCHASES_FREQUENCY"
+    # the other personas keep their full matches
+    assert (names.drop(index=dormant)["match"] == "full").all()
+
+
+def test_a_partial_match_keeps_the_defining_conditions(demo_portfolio, persona_assignments, reporting_params):
+    features, personas = demo_portfolio
+    params = _without(reporting_params, "dormant_users")
+    # make cash advances the missing condition: it is defining, so no partial match is allowed
+    params["naming"]["archetypes"]["occasional_users"]["conditions"]["CASH_ADVANCE"] = "any"
+    profiles = build_segment_profiles(features, persona_assignments, "CUST_ID", params["profiles"])
+    names = name_segments(profiles, params["naming"], params["feature_labels"]).set_index("segment")
+    dormant = persona_assignments.loc[personas["PERSONA"].eq("dormant").to_numpy(), "segment"].iloc[0]
+    assert names.loc[dormant, "match"] == "none"
+
+
+def test_names_read_medians_not_means(demo_portfolio, persona_assignments, reporting_params):
+    """A tail of full payers lifts the mean of a segment whose typical customer never pays in full."""
+    features, personas = demo_portfolio
+    features = features.copy()
+    transactors = personas["PERSONA"].eq("transactor").to_numpy()
+    rng = np.random.default_rng(1)
+    # 55% of the transactors stop paying in full; the others pay in full every month
+    stopped = transactors & (rng.random(len(features)) < 0.55)
+    features.loc[stopped, "PRC_FULL_PAYMENT"] = 0.0
+    features.loc[transactors & ~stopped, "PRC_FULL_PAYMENT"] = 1.0
+    assert features.loc[transactors, "PRC_FULL_PAYMENT"].mean() > 0.35  # a mean-based rule would say "high"
+    named = _names_per_customer(features, persona_assignments, reporting_params)
+    persona = personas.set_index("CUST_ID")["PERSONA"].sort_index()
+    assert (named[persona == "transactor"] == "Active Transactors").all()
+
+
+def test_a_retired_mean_based_level_is_refused(demo_portfolio, persona_assignments, reporting_params):
+    features, _ = demo_portfolio
+    params = copy.deepcopy(reporting_params)
+    params["naming"]["levels"]["high"] = {"measure": "z", "min": 0.25}
+    profiles = build_segment_profiles(features, persona_assignments, "CUST_ID", params["profiles"])
+    with pytest.raises(ValueError, match="never means"):
+        name_segments(profiles, params["naming"], params["feature_labels"])
 
 
 def test_small_segment_is_flagged_as_micro_segment(demo_portfolio, persona_assignments, reporting_params):

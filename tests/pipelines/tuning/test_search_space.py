@@ -21,10 +21,13 @@ def test_grid_enumerates_every_combination_once_and_flags_too_few_groups():
     space = shipped_space()
     points = list(grid(space))
     n_groups = len(space["groups"])
-    outliers = sum(len(space["outliers"]["winsorize_quantiles"]) if "winsorize" in c else 1
-                   for c in space["outliers"]["choices"])
-    pca = sum({"none": 1, "components": len(space["pca"]["components"]),
-               "variance": len(space["pca"]["variance"])}[c] for c in space["pca"]["choices"])
+    outliers = sum(
+        len(space["outliers"]["winsorize_quantiles"]) if "winsorize" in c else 1 for c in space["outliers"]["choices"]
+    )
+    pca = sum(
+        {"none": 1, "components": len(space["pca"]["components"]), "variance": len(space["pca"]["variance"])}[c]
+        for c in space["pca"]["choices"]
+    )
     k = space["k"][1] - space["k"][0] + 1
     expected = 2**n_groups * outliers * len(space["scalers"]) * pca * k * len(space["n_init"])
     # k and n_init are tried in full by every trial (per_trial): a grid candidate covers all of them

@@ -83,10 +83,16 @@ def test_a_trial_keeps_its_best_setting_that_meets_every_constraint(demo_inputs)
     tuning["constraints"] = {"min_segment_share": 0.09, "min_stability": 0.6}  # rules out the best k on the demo
     evaluation = evaluation_params(params)
     roles, groups = feature_space(params["schema"], params["features"])
-    scorer = CandidateScorer(demo_inputs["model_input"], roles, groups, EvaluationSettings.from_params(evaluation),
-                             Objective.from_params(tuning))
-    _, candidate = point({"group_kpis": False, "outliers": "log1p", "scaler": "standard", "pca": "none"},
-                         tuning["search_space"])
+    scorer = CandidateScorer(
+        demo_inputs["model_input"],
+        roles,
+        groups,
+        EvaluationSettings.from_params(evaluation),
+        Objective.from_params(tuning),
+    )
+    _, candidate = point(
+        {"group_kpis": False, "outliers": "log1p", "scaler": "standard", "pca": "none"}, tuning["search_space"]
+    )
     X = scorer.features(candidate.spec)
     every = []
     for k, n_init in candidate.settings:
@@ -112,16 +118,21 @@ def test_a_fresh_study_starts_from_the_reference_space_then_searches_around_the_
     assert first["origin"].tolist()[:4] == ["start", "sampler", "local_search", "local_search"]
     start = json.loads(first["spec"].iloc[0])
     assert (start.get("log1p"), start["scaler"], start.get("pca")) == (True, "standard", None)
-    choices = [c for c in first.columns if c.startswith("param_group_")] + ["param_outliers", "param_scaler",
-                                                                            "param_pca"]
+    choices = [c for c in first.columns if c.startswith("param_group_")] + [
+        "param_outliers",
+        "param_scaler",
+        "param_pca",
+    ]
     local = first[first["origin"] == "local_search"]
     for _, trial in local.iterrows():  # one choice changed from a better, earlier trial
         earlier = first[(first["number"] < trial["number"]) & first["feasible"]]
         changed = (earlier[choices] != trial[choices]).sum(axis=1)
         assert (changed == 1).any()
     # feature groups first (the order the space declares), then the other choices
-    assert (local[["param_outliers", "param_scaler", "param_pca"]] != first.iloc[0][
-        ["param_outliers", "param_scaler", "param_pca"]]).any(axis=None)
+    assert (
+        local[["param_outliers", "param_scaler", "param_pca"]]
+        != first.iloc[0][["param_outliers", "param_scaler", "param_pca"]]
+    ).any(axis=None)
 
     # a rerun continues: the start point is not tried again, no configuration is tried twice
     tuning["study"]["n_trials"] = 4
@@ -140,10 +151,14 @@ def test_multi_objective_mode_reports_a_feasible_pareto_front(demo_inputs, tmp_p
     assert len(front) >= 1 and front["feasible"].all()
     complete = trials[trials["feasible"]]
     for _, t in front.iterrows():  # nothing feasible dominates a front trial
-        dominated = (complete["objective_silhouette_ref"] >= t["objective_silhouette_ref"]) & (
-            complete["objective_stability"] >= t["objective_stability"]
-        ) & ((complete["objective_silhouette_ref"] > t["objective_silhouette_ref"]) | (
-            complete["objective_stability"] > t["objective_stability"]))
+        dominated = (
+            (complete["objective_silhouette_ref"] >= t["objective_silhouette_ref"])
+            & (complete["objective_stability"] >= t["objective_stability"])
+            & (
+                (complete["objective_silhouette_ref"] > t["objective_silhouette_ref"])
+                | (complete["objective_stability"] > t["objective_stability"])
+            )
+        )
         assert not dominated.any()
     config, summary = nodes.select_tuned_segmentation(trials, run, demo_inputs["params"]["evaluation"])
     assert {p["number"] for p in summary["pareto_front"]} == set(front["number"])

@@ -9,11 +9,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bank_segmentation.pipelines.reporting.naming import feature_label
-from bank_segmentation.pipelines.reporting.profiles import (
+from bank_segmentation.naming import feature_label
+from bank_segmentation.profiles import (
     CUSTOMERS,
     SEGMENT,
     SHARE,
+    portfolio_means,
     profile_matrix,
 )
 from bank_segmentation.schema import Schema, model_input_roles
@@ -39,13 +40,6 @@ def format_value(value: float, role: str | None, percent_roles: list[str]) -> st
     return f"{value:,.2f}".rstrip("0").rstrip(".")
 
 
-def _portfolio_means(profiles: pd.DataFrame) -> pd.Series:
-    """Portfolio mean of every feature: segment means weighted by segment size."""
-    means = profile_matrix(profiles, "mean")
-    weights = profiles.set_index(SEGMENT)[CUSTOMERS]
-    return means.mul(weights, axis=0).sum() / weights.sum()
-
-
 def segment_traits(
     profiles: pd.DataFrame,
     segment: Any,
@@ -60,7 +54,7 @@ def segment_traits(
     """
     z = profile_matrix(profiles, "z").loc[segment]
     means = profile_matrix(profiles, "mean").loc[segment]
-    portfolio = _portfolio_means(profiles)
+    portfolio = portfolio_means(profiles)
     ranked = z.abs().sort_values(ascending=False, kind="stable").index
     leading = sorted((f for f in leading if f in z.index), key=lambda f: -abs(z[f]))
     top = list(dict.fromkeys([*leading, *ranked]))[: max(int(params["traits"]), len(leading))]
@@ -98,7 +92,7 @@ def build_segment_catalogue(
     percent_roles = list(params["percent_roles"])
     named = profiles.merge(names, on=SEGMENT, how="left", validate="one_to_one")
     means, medians = profile_matrix(profiles, "mean"), profile_matrix(profiles, "median")
-    portfolio = _portfolio_means(profiles)
+    portfolio = portfolio_means(profiles)
     volumes = [c for c in profiles.columns if c.endswith(VOLUME_SUFFIX)]
     segments = []
     for row in named.to_dict("records"):

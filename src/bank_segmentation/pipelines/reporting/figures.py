@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bank_segmentation.pipelines.reporting.naming import feature_label
-from bank_segmentation.pipelines.reporting.profiles import SEGMENT, SHARE, profile_matrix
+from bank_segmentation.naming import feature_label
+from bank_segmentation.profiles import SEGMENT, SHARE, profile_matrix
 from bank_segmentation.preprocessing import build_preprocessor, feature_space
 from bank_segmentation.schema import Schema
 

@@ -10,8 +10,8 @@ from bank_segmentation.pipelines.reporting.figures import (
     segment_map,
     selection_figures,
 )
-from bank_segmentation.pipelines.reporting.naming import name_segments
-from bank_segmentation.pipelines.reporting.profiles import build_segment_profiles
+from bank_segmentation.naming import name_segments
+from bank_segmentation.profiles import build_segment_profiles
 from bank_segmentation.pipelines.reporting.render import (
     render_plotly_figures,
     render_report_images,

@@ -120,7 +120,11 @@ def tune_segmentation(
     }
     logger.info(
         "tuning: %d trials added to study %r (%d in total) in %.1f s (%.2f trials/s)",
-        len(added), settings.name, len(table), seconds, run["trials_per_second"] or 0.0,
+        len(added),
+        settings.name,
+        len(table),
+        seconds,
+        run["trials_per_second"] or 0.0,
     )
     return table, run
 
@@ -224,8 +228,13 @@ def select_tuned_segmentation(
             "metrics": config["metrics"],
         },
         "pareto_front": [
-            {"number": int(r["number"]), "steps": r["steps"], "k": int(r["k"]), "n_init": int(r["n_init"]),
-             "metrics": _metrics(r)}
+            {
+                "number": int(r["number"]),
+                "steps": r["steps"],
+                "k": int(r["k"]),
+                "n_init": int(r["n_init"]),
+                "metrics": _metrics(r),
+            }
             for _, r in tuning_trials[tuning_trials["best"].astype(bool)].iterrows()
         ]
         if len(tuning_run["objective"]) > 1
@@ -233,15 +242,28 @@ def select_tuned_segmentation(
     }
     logger.info(
         "tuning: best trial %d: %s, k=%d, n_init=%d (%s %.4f, smallest segment %.1f%%, stability %s)",
-        config["trial"], row["steps"], config["k"], config["n_init"], metric, row[f"objective_{metric}"],
-        100 * row["smallest_segment_share"], _fmt(row.get("stability")),
+        config["trial"],
+        row["steps"],
+        config["k"],
+        config["n_init"],
+        metric,
+        row[f"objective_{metric}"],
+        100 * row["smallest_segment_share"],
+        _fmt(row.get("stability")),
     )
     return config, summary
 
 
 def _metrics(row: pd.Series) -> dict[str, float]:
-    names = ("silhouette_ref", "calinski_harabasz_ref", "davies_bouldin_ref", "smallest_segment_share",
-             "largest_segment_share", "stability", "n_features")
+    names = (
+        "silhouette_ref",
+        "calinski_harabasz_ref",
+        "davies_bouldin_ref",
+        "smallest_segment_share",
+        "largest_segment_share",
+        "stability",
+        "n_features",
+    )
     return {n: float(row[n]) for n in names if n in row.index and pd.notna(row[n])}
 
 

@@ -169,8 +169,16 @@ class CandidateScorer:
             if partition not in ranked:
                 ranked[partition] = self._ranking_metric(labels)
             shares = np.bincount(labels) / len(labels)
-            fitted.append({"k": k, "n_init": n_init, "labels": labels, "fit_seconds": fit_seconds,
-                           "smallest_segment_share": float(shares.min()), metric: ranked[partition]})
+            fitted.append(
+                {
+                    "k": k,
+                    "n_init": n_init,
+                    "labels": labels,
+                    "fit_seconds": fit_seconds,
+                    "smallest_segment_share": float(shares.min()),
+                    metric: ranked[partition],
+                }
+            )
         chosen = self._choose(fitted, X)
         metrics = {"k": float(chosen["k"]), "n_init": float(chosen["n_init"]), **self.score_labels(chosen["labels"])}
         if "stability" in chosen:
@@ -219,4 +227,3 @@ class CandidateScorer:
             if f["smallest_segment_share"] < share:
                 break  # the rest break the share constraint too
         return min(checked, key=violation)
-

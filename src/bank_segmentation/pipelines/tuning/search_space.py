@@ -131,8 +131,14 @@ def grid(space: Mapping[str, Any]) -> Iterator[SegmentationCandidate]:
     while True:
         point = GridPoint(path)
         candidate = suggest_config(point, space)
-        yield SegmentationCandidate(dict(point.params), candidate.spec, candidate.ks, candidate.n_inits,
-                                    candidate.groups, candidate.invalid_reason)
+        yield SegmentationCandidate(
+            dict(point.params),
+            candidate.spec,
+            candidate.ks,
+            candidate.n_inits,
+            candidate.groups,
+            candidate.invalid_reason,
+        )
         path = list(point.path[: len(point.arity)]) + [0] * (len(point.arity) - len(point.path))
         # odometer step on the deepest choice that can still advance
         depth = len(point.arity) - 1
@@ -183,8 +189,12 @@ def params_of_spec(
     wanted = set(columns)
     params: dict[str, Any] = {group_param(g): set(groups[g]) <= wanted for g in space["groups"]}
     winsorize, log1p = spec.get("winsorize") is not None, bool(spec.get("log1p"))
-    params["outliers"] = {(False, False): "none", (True, False): "winsorize", (False, True): "log1p",
-                          (True, True): "winsorize_log1p"}[(winsorize, log1p)]
+    params["outliers"] = {
+        (False, False): "none",
+        (True, False): "winsorize",
+        (False, True): "log1p",
+        (True, True): "winsorize_log1p",
+    }[(winsorize, log1p)]
     if winsorize:
         quantile = spec["winsorize"]
         params["winsorize_quantile"] = quantile.get("quantile") if isinstance(quantile, Mapping) else quantile

@@ -41,6 +41,13 @@ def profile_matrix(profiles: pd.DataFrame, stat: str) -> pd.DataFrame:
     return matrix
 
 
+def portfolio_means(profiles: pd.DataFrame) -> pd.Series:
+    """Portfolio mean of every feature: segment means weighted by segment size."""
+    means = profile_matrix(profiles, "mean")
+    weights = profiles.set_index(SEGMENT)[CUSTOMERS]
+    return means.mul(weights, axis=0).sum() / weights.sum()
+
+
 def portfolio_frame(customer_features: pd.DataFrame, id_column: str) -> pd.DataFrame:
     """Numeric profile columns of the portfolio, the purchase type one-hot encoded as shares."""
     numeric = customer_features.drop(columns=[id_column]).select_dtypes("number").astype(float)
