@@ -184,8 +184,13 @@ def benchmark(
             grid_table = grid_tables / f"{name}-{fingerprint}.csv"
         exhaustive = grid_best(scorer, params["tuning"]["search_space"], n_jobs, grid_table)
     tuned = [optuna_best(model_input, params, seed, workdir) for seed in seeds]
-    return {"dataset": name, "rows": len(model_input), "grid": exhaustive, "optuna": tuned,
-            "n_trials": params["tuning"]["study"]["n_trials"]}
+    return {
+        "dataset": name,
+        "rows": len(model_input),
+        "grid": exhaustive,
+        "optuna": tuned,
+        "n_trials": params["tuning"]["study"]["n_trials"],
+    }
 
 
 def report(result: dict[str, Any]) -> None:
@@ -228,7 +233,8 @@ def main() -> None:
     parser.add_argument("--n-jobs", type=int, default=2, help="threads for the grid")
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument(
-        "--grid-tables", type=Path,
+        "--grid-tables",
+        type=Path,
         help="keep every grid point in <folder>/<dataset>-<fingerprint>.csv and reuse it on the next run",
     )
     args = parser.parse_args()

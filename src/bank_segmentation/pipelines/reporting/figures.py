@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from bank_segmentation.naming import feature_label
-from bank_segmentation.profiles import SEGMENT, SHARE, profile_matrix
 from bank_segmentation.preprocessing import build_preprocessor, feature_space
+from bank_segmentation.profiles import SEGMENT, SHARE, profile_matrix
 from bank_segmentation.schema import Schema
 
 logger = logging.getLogger(__name__)

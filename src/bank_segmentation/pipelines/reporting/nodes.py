@@ -1,5 +1,6 @@
 """Nodes of the reporting pipeline (each implemented in the module named after its topic)."""
 
+from bank_segmentation.naming import name_segments
 from bank_segmentation.pipelines.reporting.exports import (
     build_campaign_list,
     build_segment_catalogue,
@@ -10,13 +11,12 @@ from bank_segmentation.pipelines.reporting.figures import (
     segment_map,
     selection_figures,
 )
-from bank_segmentation.naming import name_segments
-from bank_segmentation.profiles import build_segment_profiles
 from bank_segmentation.pipelines.reporting.render import (
     render_plotly_figures,
     render_report_images,
 )
 from bank_segmentation.pipelines.reporting.report import render_report
+from bank_segmentation.profiles import build_segment_profiles
 
 __all__ = [
     "build_campaign_list",
