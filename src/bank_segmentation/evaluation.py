@@ -10,8 +10,6 @@ Model selection uses the reference-space numbers.
 from __future__ import annotations
 
 import contextlib
-import itertools
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,31 +30,35 @@ class EvaluationSettings:
 
     n_init: int = 10
     random_state: int = 42
-    n_bootstrap: int = 10
-    bootstrap_share: float = 0.8
-    bootstrap_n_init: int = 3
+    n_refits: int = 10
+    refit_share: float = 0.8
     silhouette_max_rows: int = 5000
     single_thread_max_rows: int = 200_000
     fit_max_rows: int | None = None
-    stability_max_rows: int | None = None
+    agreement_max_rows: int | None = None
     reference_space: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> EvaluationSettings:
         """Build the settings from the ``evaluation`` parameters block."""
-        stability = params.get("stability", {})
-        return cls(
+        agreement = params.get("agreement", {})
+        settings = cls(
             n_init=int(params["n_init"]),
             random_state=int(params["random_state"]),
-            n_bootstrap=int(stability.get("n_bootstrap", cls.n_bootstrap)),
-            bootstrap_share=float(stability.get("sample_share", cls.bootstrap_share)),
-            bootstrap_n_init=int(stability.get("n_init", cls.bootstrap_n_init)),
+            n_refits=int(agreement.get("n_refits", cls.n_refits)),
+            refit_share=float(agreement.get("sample_share", cls.refit_share)),
             silhouette_max_rows=int(params.get("silhouette_max_rows", cls.silhouette_max_rows)),
             single_thread_max_rows=int(params.get("single_thread_max_rows", cls.single_thread_max_rows)),
             fit_max_rows=_optional_int(params.get("fit_max_rows")),
-            stability_max_rows=_optional_int(params.get("stability_max_rows")),
+            agreement_max_rows=_optional_int(params.get("agreement_max_rows")),
             reference_space=dict(params.get("reference_space", {})),
         )
+        if settings.n_init < 1 or settings.n_refits < 1 or not 0 < settings.refit_share < 1:
+            raise ValueError(
+                "evaluation: n_init and agreement.n_refits must be >= 1 and agreement.sample_share within (0, 1), "
+                f"got {settings.n_init}, {settings.n_refits}, {settings.refit_share}"
+            )
+        return settings
 
 
 def _optional_int(value: Any) -> int | None:
@@ -92,7 +94,14 @@ class MetricSpace:
 
     def silhouette(self, labels: np.ndarray) -> float:
         """Mean silhouette of a labelling of every row, measured on the silhouette sample."""
-        return silhouette_from_distances(self.distances, labels[self.sample])
+        return self.silhouette_with_error(labels)[0]
+
+    def silhouette_with_error(self, labels: np.ndarray) -> tuple[float, float]:
+        """Mean silhouette and its standard error (the sampling noise of the mean over the sampled rows)."""
+        points = silhouette_points(self.distances, labels[self.sample])
+        if points is None:
+            return float("nan"), float("nan")
+        return float(points.mean()), float(points.std(ddof=1) / np.sqrt(len(points)))
 
 
 def silhouette_sample(n_rows: int, max_rows: int, random_state: int) -> np.ndarray:
@@ -124,12 +133,12 @@ def reference_space(
 
 
 # --- metrics -----------------------------------------------------------------------------------------
-def silhouette_from_distances(distances: np.ndarray, labels: np.ndarray) -> float:
-    """Mean silhouette of labelled points from their pairwise distance matrix (as scikit-learn)."""
+def silhouette_points(distances: np.ndarray, labels: np.ndarray) -> np.ndarray | None:
+    """Silhouette of every labelled point from the pairwise distance matrix (as scikit-learn); None if undefined."""
     _, codes = np.unique(labels, return_inverse=True)
     n_clusters = codes.max() + 1
     if n_clusters < 2 or n_clusters >= len(codes):
-        return float("nan")
+        return None
     onehot = np.zeros((len(codes), n_clusters), dtype=distances.dtype)  # one dtype: BLAS, no upcast copy
     onehot[np.arange(len(codes)), codes] = 1.0
     sums = (distances @ onehot).astype(np.float64)
@@ -142,7 +151,13 @@ def silhouette_from_distances(distances: np.ndarray, labels: np.ndarray) -> floa
     b = mean_other.min(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         s = np.where(own_size > 1, (b - a) / np.maximum(a, b), 0.0)
-    return float(np.nan_to_num(s).mean())
+    return np.nan_to_num(s)
+
+
+def silhouette_from_distances(distances: np.ndarray, labels: np.ndarray) -> float:
+    """Mean silhouette of labelled points from their pairwise distance matrix (as scikit-learn)."""
+    points = silhouette_points(distances, labels)
+    return float("nan") if points is None else float(points.mean())
 
 
 def inertia(X: np.ndarray, labels: np.ndarray) -> float:
@@ -155,25 +170,21 @@ def inertia(X: np.ndarray, labels: np.ndarray) -> float:
 
 
 def space_metrics(space: MetricSpace, labels: np.ndarray, suffix: str) -> dict[str, float]:
-    """Inertia, silhouette, Calinski-Harabasz and Davies-Bouldin of ``labels`` in one space."""
+    """Inertia, silhouette (and its standard error), Calinski-Harabasz and Davies-Bouldin in one space."""
+    silhouette, error = space.silhouette_with_error(labels)
     return {
         f"inertia_{suffix}": inertia(space.X, labels),
-        f"silhouette_{suffix}": space.silhouette(labels),
+        f"silhouette_{suffix}": silhouette,
+        f"silhouette_{suffix}_se": error,
         f"calinski_harabasz_{suffix}": float(calinski_harabasz_score(space.X, labels)),
         f"davies_bouldin_{suffix}": float(davies_bouldin_score(space.X, labels)),
     }
 
 
-def clustering_metrics(own: MetricSpace, ref: MetricSpace, labels: np.ndarray) -> dict[str, float]:
-    """Every metric of a labelling, in the model's own space and in the reference space."""
-    labels = np.asarray(labels)
+def segment_shares(labels: np.ndarray) -> dict[str, float]:
+    """Smallest and largest segment share of a labelling."""
     shares = np.bincount(np.unique(labels, return_inverse=True)[1]) / len(labels)
-    return {
-        **space_metrics(own, labels, "own"),
-        **space_metrics(ref, labels, "ref"),
-        "smallest_segment_share": float(shares.min()),
-        "largest_segment_share": float(shares.max()),
-    }
+    return {"smallest_segment_share": float(shares.min()), "largest_segment_share": float(shares.max())}
 
 
 def fit_kmeans(X: np.ndarray, k: int, n_init: int, random_state: int, max_rows: int | None = None) -> KMeans:
@@ -189,50 +200,25 @@ def fit_kmeans(X: np.ndarray, k: int, n_init: int, random_state: int, max_rows: 
     return KMeans(n_clusters=k, init=centres, n_init=1, random_state=random_state).fit(X)
 
 
-def bootstrap_stability(
-    X: np.ndarray,
-    k: int,
-    n_bootstrap: int,
-    sample_share: float,
-    n_init: int,
-    random_state: int,
-    max_rows: int | None = None,
-) -> float:
-    """Mean pairwise adjusted Rand index of K-means fits on seeded subsamples, each labelling all rows.
+def refit_agreement(X: np.ndarray, labels: np.ndarray, k: int, settings: EvaluationSettings) -> tuple[float, float]:
+    """How reproducible the partition ``labels`` is: mean and minimum adjusted Rand index between it and
+    ``n_refits`` refits of the same procedure (same ``n_init``) with other seeds on seeded subsamples, each
+    refit labelling every customer.
 
-    Above ``max_rows`` rows, the bootstrap runs on a seeded sample of ``max_rows`` rows ("all rows" is then
-    that sample).
+    It measures the segments that are shipped, not the procedure: refits that agree with each other but
+    not with an unlucky shipped partition score low. Above ``agreement_max_rows`` rows, it is measured on a
+    seeded sample of that many customers.
     """
-    if n_bootstrap < 2:
-        return float("nan")
-    X = X[seeded_rows(len(X), max_rows, random_state)] if max_rows is not None and len(X) > max_rows else X
-    rng = np.random.default_rng(random_state)
-    size = max(k, int(round(sample_share * len(X))))
-    labellings = []
-    for b in range(n_bootstrap):
+    rows_all = seeded_rows(len(X), settings.agreement_max_rows, settings.random_state)
+    X, labels = X[rows_all], np.asarray(labels)[rows_all]
+    rng = np.random.default_rng(settings.random_state)
+    size = max(k, int(round(settings.refit_share * len(X))))
+    scores = []
+    for refit in range(settings.n_refits):
         rows = rng.choice(len(X), size=size, replace=False)
-        labellings.append(fit_kmeans(X[rows], k, n_init, random_state + b).predict(X))
-    pairs = itertools.combinations(labellings, 2)
-    return float(np.mean([adjusted_rand_score(a, b) for a, b in pairs]))
-
-
-def evaluate_kmeans(own: MetricSpace, ref: MetricSpace, k: int, settings: EvaluationSettings) -> dict[str, float]:
-    """Fit K-means with ``k`` segments in ``own`` space and compute every metric plus stability."""
-    start = time.perf_counter()
-    model = fit_kmeans(own.X, k, settings.n_init, settings.random_state, settings.fit_max_rows)
-    fit_seconds = time.perf_counter() - start
-    metrics = clustering_metrics(own, ref, model.labels_)
-    metrics["stability"] = bootstrap_stability(
-        own.X,
-        k,
-        settings.n_bootstrap,
-        settings.bootstrap_share,
-        settings.bootstrap_n_init,
-        settings.random_state,
-        settings.stability_max_rows,
-    )
-    metrics["fit_seconds"] = fit_seconds
-    return metrics
+        model = fit_kmeans(X[rows], k, settings.n_init, settings.random_state + 1 + refit, settings.fit_max_rows)
+        scores.append(adjusted_rand_score(labels, model.predict(X)))
+    return float(np.mean(scores)), float(np.min(scores))
 
 
 # --- knee of an inertia curve ------------------------------------------------------------------------

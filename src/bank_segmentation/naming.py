@@ -9,7 +9,6 @@ For a 0/1 column (a purchase type) the median is the majority.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,8 +17,6 @@ import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
 from bank_segmentation.profiles import SEGMENT, SHARE, portfolio_means, profile_matrix
-
-logger = logging.getLogger(__name__)
 
 NAME_COLUMNS = [
     "segment",
@@ -243,16 +240,7 @@ def name_segments(profiles: pd.DataFrame, naming: Mapping[str, Any], labels: Map
                 "score": _held(margins) if key is not None else np.nan,
             }
         )
-    names = pd.DataFrame(rows, columns=NAME_COLUMNS)
-    for row in names.itertuples():
-        logger.info(
-            "Segment %s -> %s%s%s",
-            row.segment,
-            row.name,
-            " (partial match)" if row.match == PARTIAL else "",
-            " (micro-segment)" if row.micro_segment else "",
-        )
-    return names
+    return pd.DataFrame(rows, columns=NAME_COLUMNS)
 
 
 def archetype_coverage(names: pd.DataFrame, profiles: pd.DataFrame, partial: bool = False) -> float:
@@ -260,4 +248,4 @@ def archetype_coverage(names: pd.DataFrame, profiles: pd.DataFrame, partial: boo
     shares = profiles.set_index(SEGMENT)[SHARE]
     kinds = {FULL, PARTIAL} if partial else {FULL}
     named = names.loc[names["match"].isin(kinds), "segment"]
-    return float(shares.reindex(named).sum())
+    return round(float(shares.reindex(named).sum()), 6)  # a share of customers: no floating-point residue

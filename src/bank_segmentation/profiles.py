@@ -104,7 +104,7 @@ def build_segment_profiles(
     }
     table = pd.concat([table, pd.DataFrame(columns, index=table.index)], axis=1)
     table = table.sort_values([SHARE, SEGMENT], ascending=[False, True], ignore_index=True)
-    logger.info("Profiled %d segments on %d features", len(table), values.shape[1])
+    logger.debug("Profiled %d segments on %d features", len(table), values.shape[1])
     return table
 
 

@@ -81,6 +81,7 @@ def segment_catalogue(
     profiles = build_segment_profiles(features, assignments, "CUST_ID", params["profiles"])
     names = name_segments(profiles, params["naming"], params["feature_labels"])
     catalogue = build_segment_catalogue(
+        features,
         profiles,
         names,
         params["playbook"],

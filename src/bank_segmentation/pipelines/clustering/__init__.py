@@ -1,4 +1,4 @@
-"""Clustering pipeline: sweep preprocessing variants x k, log the candidates, select the model."""
+"""Clustering pipeline: sweep preprocessing variants x k and log the candidates of the model choice."""
 
 from bank_segmentation.pipelines.clustering.pipeline import create_pipeline
 

@@ -6,26 +6,25 @@ from typing import Any
 
 from kedro.pipeline import Node, Pipeline
 
-from bank_segmentation.pipelines.clustering.nodes import (
-    log_sweep_runs,
-    plot_sweep,
-    select_segmentation,
-    sweep_segmentations,
-)
+from bank_segmentation.pipelines.clustering.nodes import log_sweep_runs, plot_sweep, sweep_segmentations
 
 
 def create_pipeline(**kwargs: Any) -> Pipeline:
-    """Sweep variants x k, log each candidate as a nested MLflow run, select and plot."""
+    """Sweep variants x k (candidates of the model choice), log each as a nested MLflow run, plot."""
     return Pipeline(
         [
             Node(
                 sweep_segmentations,
                 inputs=[
                     "model_input",
+                    "customer_features",
                     "params:clustering",
                     "params:evaluation",
+                    "params:model_choice",
                     "params:schema",
                     "params:features",
+                    "params:reporting.naming",
+                    "params:reporting.profiles",
                 ],
                 outputs="sweep_results",
                 name="sweep_segmentations",
@@ -37,15 +36,9 @@ def create_pipeline(**kwargs: Any) -> Pipeline:
                 name="log_sweep_runs",
             ),
             Node(
-                select_segmentation,
-                inputs=["sweep_results", "params:clustering"],
-                outputs="model_selection",
-                name="select_segmentation",
-            ),
-            Node(
                 plot_sweep,
                 inputs=["sweep_results", "model_selection", "params:reporting.figures"],
-                outputs=["sweep_elbow_plot", "sweep_silhouette_plot", "sweep_stability_plot"],
+                outputs=["sweep_elbow_plot", "sweep_silhouette_plot", "sweep_agreement_plot"],
                 name="plot_sweep",
             ),
         ]

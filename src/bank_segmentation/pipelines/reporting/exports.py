@@ -14,6 +14,7 @@ from bank_segmentation.profiles import (
     CUSTOMERS,
     SEGMENT,
     SHARE,
+    portfolio_frame,
     portfolio_means,
     profile_matrix,
 )
@@ -32,9 +33,11 @@ def profile_roles(schema: Mapping[str, Any], features: Mapping[str, Any]) -> dic
 
 
 def format_value(value: float, role: str | None, percent_roles: list[str]) -> str:
-    """A number in plain words: percentages for frequencies and shares, else thousands."""
+    """A number in plain words with its unit: percentages for frequencies and shares, months for tenure."""
     if role in percent_roles:
         return f"{value:.0%}"
+    if role == "tenure":
+        return f"{value:.0f} months"
     if abs(value) >= 100:
         return f"{value:,.0f}"
     return f"{value:,.2f}".rstrip("0").rstrip(".")
@@ -44,27 +47,35 @@ def segment_traits(
     profiles: pd.DataFrame,
     segment: Any,
     leading: list[str],
+    portfolio_medians: pd.Series,
     labels: Mapping[str, str],
     roles: Mapping[str, str],
     params: Mapping[str, Any],
 ) -> list[str]:
-    """Plain-words traits: the ``leading`` features (behind its name), then the most distinctive.
+    """Plain-words traits of the segment's typical (median) customer: the ``leading`` features (the conditions
+    behind its name), then those where it sits furthest from the portfolio's middle.
 
-    E.g. ``Tenure lower than average: 8 vs 11.5``.
+    E.g. ``Purchase Frequency higher than the portfolio's typical customer: 92% vs 50%``.
     """
-    z = profile_matrix(profiles, "z").loc[segment]
-    means = profile_matrix(profiles, "mean").loc[segment]
-    portfolio = portfolio_means(profiles)
-    ranked = z.abs().sort_values(ascending=False, kind="stable").index
-    leading = sorted((f for f in leading if f in z.index), key=lambda f: -abs(z[f]))
+    medians = profile_matrix(profiles, "median").loc[segment]
+    lean = (profile_matrix(profiles, "pct").loc[segment] - 0.5).abs()
+    ranked = lean.sort_values(ascending=False, kind="stable").index
+    leading = [f for f in leading if f in medians.index]
     top = list(dict.fromkeys([*leading, *ranked]))[: max(int(params["traits"]), len(leading))]
     percent_roles = list(params["percent_roles"])
-    return [
-        f"{feature_label(f, labels)} {'higher' if z[f] >= 0 else 'lower'} than average: "
-        f"{format_value(means[f], roles.get(f), percent_roles)} vs "
-        f"{format_value(portfolio[f], roles.get(f), percent_roles)}"
-        for f in top
-    ]
+    traits = []
+    for f in top:
+        value, typical = medians[f], portfolio_medians.get(f, float("nan"))
+        text = format_value(value, roles.get(f), percent_roles)
+        if pd.isna(typical) or format_value(typical, roles.get(f), percent_roles) == text:
+            traits.append(f"{feature_label(f, labels)}: {text}, like the portfolio's typical customer")
+        else:
+            word = "higher" if value > typical else "lower"
+            traits.append(
+                f"{feature_label(f, labels)} {word} than the portfolio's typical customer: {text} vs "
+                f"{format_value(typical, roles.get(f), percent_roles)}"
+            )
+    return traits
 
 
 def recommendations(archetype: str | None, micro_segment: bool, playbook: Mapping[str, Any]) -> dict[str, Any]:
@@ -78,6 +89,7 @@ def recommendations(archetype: str | None, micro_segment: bool, playbook: Mappin
 
 
 def build_segment_catalogue(
+    customer_features: pd.DataFrame,
     profiles: pd.DataFrame,
     names: pd.DataFrame,
     playbook: Mapping[str, Any],
@@ -87,8 +99,12 @@ def build_segment_catalogue(
     features: Mapping[str, Any],
     params: Mapping[str, Any],
 ) -> dict[str, Any]:
-    """Per segment: id, name, description, size, traits, key statistics and recommendations."""
+    """Per segment: id, name, how well it matches its archetype, size, traits, key statistics, recommendations.
+
+    Traits and key statistics describe the segment's typical (median) customer against the portfolio's.
+    """
     roles = profile_roles(schema, features)
+    portfolio_medians = portfolio_frame(customer_features, schema["id_column"]).median()
     percent_roles = list(params["percent_roles"])
     named = profiles.merge(names, on=SEGMENT, how="left", validate="one_to_one")
     means, medians = profile_matrix(profiles, "mean"), profile_matrix(profiles, "median")
@@ -106,10 +122,14 @@ def build_segment_catalogue(
                 "archetype": archetype,
                 "description": row["description"],
                 "matched": bool(row["matched"]),
+                "match": row["match"],
+                "conditions_missed": [
+                    feature_label(f, labels) for f in str(row["conditions_missed"] or "").split(";") if f
+                ],
                 "micro_segment": bool(row["micro_segment"]),
                 "customers": int(row[CUSTOMERS]),
                 "share": float(row[SHARE]),
-                "traits": segment_traits(profiles, seg, leading, labels, roles, params),
+                "traits": segment_traits(profiles, seg, leading, portfolio_medians, labels, roles, params),
                 "volume_shares": {c[: -len(VOLUME_SUFFIX)]: float(row[c]) for c in volumes},
                 "key_statistics": {
                     f: {
@@ -117,8 +137,11 @@ def build_segment_catalogue(
                         "mean": float(means.at[seg, f]),
                         "median": float(medians.at[seg, f]),
                         "portfolio_mean": float(portfolio[f]),
+                        "portfolio_median": float(portfolio_medians[f]),
                         "mean_text": format_value(means.at[seg, f], roles.get(f), percent_roles),
+                        "median_text": format_value(medians.at[seg, f], roles.get(f), percent_roles),
                         "portfolio_mean_text": format_value(portfolio[f], roles.get(f), percent_roles),
+                        "portfolio_median_text": format_value(portfolio_medians[f], roles.get(f), percent_roles),
                     }
                     for f in params["key_statistics"]
                     if f in means.columns

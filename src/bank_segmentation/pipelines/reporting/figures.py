@@ -22,7 +22,7 @@ from bank_segmentation.schema import Schema
 logger = logging.getLogger(__name__)
 
 EDA_FIGURES = ("feature_distributions", "correlation", "missing_values")
-SELECTION_FIGURES = ("elbow", "silhouette", "stability")
+SELECTION_FIGURES = ("elbow", "silhouette", "agreement")
 SEGMENT_FIGURES = ("segment_sizes", "profile_heatmap", "snake_plot", "segment_map")
 HEAVY_TAILED = ("amount", "count", "limit", "ratio")
 MAP_COLUMNS = ("x", "y")
@@ -85,13 +85,13 @@ def eda_figures(
     }
 
 
-# --- model selection -------------------------------------------------------------------------------------
+# --- the sweep behind the model choice ---------------------------------------------------------------
 def selection_figures(sweep_results: pd.DataFrame, model_selection: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """Elbow with each variant's knee, silhouette (own and reference space) and stability by k."""
+    """The sweep's curves by k: elbow, silhouette (own and reference space), agreement, coverage, smallest share."""
     chosen = model_selection.get("chosen", {})
-    knees = model_selection.get("knees", {}) or {}
     thresholds = model_selection.get("thresholds", {}) or {}
     groups = list(sweep_results.groupby("variant", sort=False))
+    from_sweep = chosen.get("source") == "sweep"
 
     def series(column: str, relative: bool = False) -> list[dict[str, Any]]:
         out = []
@@ -103,33 +103,35 @@ def selection_figures(sweep_results: pd.DataFrame, model_selection: Mapping[str,
         return out
 
     def chosen_marker(column: str, relative: bool = False) -> list[dict[str, Any]]:
-        hit = sweep_results[
-            (sweep_results["variant"] == chosen.get("variant")) & (sweep_results["k"] == chosen.get("k"))
-        ]
+        if not from_sweep:
+            return []
+        variant = sweep_results["variant"] == chosen.get("name")
+        hit = sweep_results[variant & (sweep_results["k"] == chosen.get("k"))]
         if hit.empty:
             return []
-        base = sweep_results.loc[sweep_results["variant"] == chosen["variant"], column].iloc[0]
+        base = sweep_results.loc[variant, column].iloc[0]
         y = float(hit[column].iloc[0]) / (base if relative and base else 1.0)
         return [
             {
-                "name": f"chosen: {chosen['variant']}, k={chosen['k']}",
+                "name": f"chosen: {chosen['name']}, k={chosen['k']}",
                 "x": [int(chosen["k"])],
                 "y": [y],
                 "symbol": "circle-open",
             }
         ]
 
-    knee_x, knee_y = [], []
-    for name, group in groups:
-        knee = knees.get(name)
-        if knee is not None and (group["k"] == knee).any():
-            y = group["inertia_own"].to_numpy(dtype=float)
-            knee_x.append(int(knee))
-            knee_y.append(float(y[group["k"].to_numpy() == knee][0] / y[0]))
-    knee_marker = [{"name": "knee of each variant", "x": knee_x, "y": knee_y, "symbol": "x"}]
-
     def hline(key: str, label: str) -> list[dict[str, Any]]:
         return [{"y": float(thresholds[key]), "label": label}] if key in thresholds else []
+
+    def panel(title: str, ylabel: str, column: str, threshold: str | None = None) -> dict[str, Any]:
+        return {
+            "title": title,
+            "xlabel": "number of segments k",
+            "ylabel": ylabel,
+            "series": series(column),
+            "markers": chosen_marker(column),
+            **({"hlines": hline(threshold, "minimum")} if threshold else {}),
+        }
 
     return {
         "elbow": {
@@ -141,7 +143,7 @@ def selection_figures(sweep_results: pd.DataFrame, model_selection: Mapping[str,
                     "xlabel": "number of segments k",
                     "ylabel": "relative inertia",
                     "series": series("inertia_own", relative=True),
-                    "markers": knee_marker + chosen_marker("inertia_own", relative=True),
+                    "markers": chosen_marker("inertia_own", relative=True),
                 }
             ],
         },
@@ -149,42 +151,18 @@ def selection_figures(sweep_results: pd.DataFrame, model_selection: Mapping[str,
             "kind": "lines",
             "title": "Silhouette: own space (not comparable across variants) and common reference space",
             "panels": [
-                {
-                    "title": "own space",
-                    "xlabel": "number of segments k",
-                    "ylabel": "silhouette",
-                    "series": series("silhouette_own"),
-                    "markers": chosen_marker("silhouette_own"),
-                },
-                {
-                    "title": "reference space",
-                    "xlabel": "number of segments k",
-                    "ylabel": "silhouette",
-                    "series": series("silhouette_ref"),
-                    "markers": chosen_marker("silhouette_ref"),
-                },
+                panel("own space", "silhouette", "silhouette_own"),
+                panel("reference space", "silhouette", "silhouette_ref"),
             ],
         },
-        "stability": {
+        "agreement": {
             "kind": "lines",
-            "title": "Bootstrap stability and smallest segment by k (dashed: admission thresholds)",
+            "title": "Within the business bounds: agreement of refits, archetype coverage, smallest segment "
+            "(dashed: the rule's minimum)",
             "panels": [
-                {
-                    "title": "stability (mean pairwise ARI)",
-                    "xlabel": "number of segments k",
-                    "ylabel": "stability",
-                    "series": series("stability"),
-                    "markers": chosen_marker("stability"),
-                    "hlines": hline("min_stability", "minimum"),
-                },
-                {
-                    "title": "smallest segment share",
-                    "xlabel": "number of segments k",
-                    "ylabel": "share of customers",
-                    "series": series("smallest_segment_share"),
-                    "markers": chosen_marker("smallest_segment_share"),
-                    "hlines": hline("min_segment_share", "minimum"),
-                },
+                panel("agreement of refits (mean ARI)", "agreement", "agreement", "min_agreement"),
+                panel("customers in archetype-named segments", "coverage", "coverage", "min_coverage"),
+                panel("smallest segment share", "share of customers", "smallest_segment_share", "min_segment_share"),
             ],
         },
     }

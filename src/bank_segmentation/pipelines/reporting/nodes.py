@@ -1,6 +1,12 @@
 """Nodes of the reporting pipeline (each implemented in the module named after its topic)."""
 
-from bank_segmentation.naming import name_segments
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from bank_segmentation import naming
 from bank_segmentation.pipelines.reporting.exports import (
     build_campaign_list,
     build_segment_catalogue,
@@ -17,6 +23,20 @@ from bank_segmentation.pipelines.reporting.render import (
 )
 from bank_segmentation.pipelines.reporting.report import render_report
 from bank_segmentation.profiles import build_segment_profiles
+
+logger = logging.getLogger(__name__)
+
+
+def name_segments(profiles: pd.DataFrame, params: Mapping[str, Any], labels: Mapping[str, str]) -> pd.DataFrame:
+    """Name every segment from its profile (archetype, partial match or description) and log the names."""
+    names = naming.name_segments(profiles, params, labels)
+    for row in names.itertuples():
+        flags = [
+            f for f, on in (("partial match", row.match == naming.PARTIAL), ("micro-segment", row.micro_segment)) if on
+        ]
+        logger.info("Segment %s -> %s%s", row.segment, row.name, f" ({', '.join(flags)})" if flags else "")
+    return names
+
 
 __all__ = [
     "build_campaign_list",

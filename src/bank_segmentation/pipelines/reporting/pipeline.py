@@ -44,6 +44,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             node(
                 nodes.build_segment_catalogue,
                 inputs=[
+                    "customer_features",
                     "segment_profiles",
                     "segment_names",
                     "params:reporting.playbook",
@@ -132,6 +133,8 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "data_quality",
                     "report_images",
                     "params:reporting.report",
+                    "tuning_summary",
+                    "params:reporting.feature_labels",
                 ],
                 outputs="segmentation_report",
                 name="render_report",

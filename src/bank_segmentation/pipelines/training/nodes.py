@@ -1,4 +1,4 @@
-"""Training of the final segmentation model: config, fit on all customers, MLflow model, assignments."""
+"""Training of the final segmentation model: fit on all customers, MLflow model, assignments."""
 
 from __future__ import annotations
 
@@ -15,57 +15,9 @@ from sklearn.pipeline import Pipeline
 import bank_segmentation
 from bank_segmentation import tracking
 from bank_segmentation.evaluation import EvaluationSettings, fit_kmeans, thread_limit
-from bank_segmentation.preprocessing import TRUSTED_TYPES, build_preprocessor, feature_space, validate_spec
+from bank_segmentation.preprocessing import TRUSTED_TYPES, build_preprocessor, feature_space
 
 logger = logging.getLogger(__name__)
-
-CONFIG_KEYS = ("variant", "spec", "k", "n_init", "random_state", "source")
-
-
-def build_segmentation_config(
-    model_selection: dict[str, Any],
-    training: dict[str, Any],
-    clustering: dict[str, Any],
-    evaluation: dict[str, Any],
-    best_segmentation_config: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The configuration to train: variant name, full spec, k, n_init, random_state and its source."""
-    settings = EvaluationSettings.from_params(evaluation)
-    mode = training["mode"]
-    n_init = settings.n_init
-    if mode == "tuned" and not best_segmentation_config:
-        logger.warning(
-            "training.mode is 'tuned' but no study has produced best_segmentation_config yet (kedro run runs "
-            "the tuning pipeline): training the clustering sweep's choice instead"
-        )
-        mode = "sweep"
-    if mode == "tuned":
-        tuned = best_segmentation_config
-        variant, spec, k, n_init = tuned["variant"], tuned["spec"], tuned["k"], tuned["n_init"]
-        source = tuned["source"]
-    elif mode == "sweep":
-        chosen = model_selection["chosen"]
-        variant, spec, k = chosen["variant"], chosen["spec"], chosen["k"]
-        source = f"model_selection ({model_selection['mode']})"
-    elif mode == "pinned":
-        variant, k = training["pinned"]["variant"], training["pinned"]["k"]
-        if variant not in clustering["variants"]:
-            raise ValueError(
-                f"training.pinned.variant: unknown variant {variant!r}; declared: {list(clustering['variants'])}"
-            )
-        spec, source = clustering["variants"][variant], "pinned (training.pinned)"
-    else:
-        raise ValueError(f"training.mode must be 'tuned', 'sweep' or 'pinned', got {mode!r}")
-    config = {
-        "variant": str(variant),
-        "spec": validate_spec(spec),
-        "k": int(k),
-        "n_init": int(n_init),
-        "random_state": settings.random_state,
-        "source": source,
-    }
-    logger.info("segmentation config: %s k=%d from %s", config["variant"], config["k"], source)
-    return config
 
 
 def train_segmentation_model(

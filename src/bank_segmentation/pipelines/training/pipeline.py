@@ -8,28 +8,15 @@ from kedro.pipeline import Node, Pipeline
 
 from bank_segmentation.pipelines.training.nodes import (
     assign_segments,
-    build_segmentation_config,
     register_segmentation_model,
     train_segmentation_model,
 )
 
 
 def create_pipeline(**kwargs: Any) -> Pipeline:
-    """Config from the selection (or a pin) -> model fitted on all customers -> MLflow -> assignments."""
+    """The chosen config -> model fitted on all customers -> MLflow -> assignments."""
     return Pipeline(
         [
-            Node(
-                build_segmentation_config,
-                inputs=[
-                    "model_selection",
-                    "params:training",
-                    "params:clustering",
-                    "params:evaluation",
-                    "best_segmentation_config",
-                ],
-                outputs="segmentation_config",
-                name="build_segmentation_config",
-            ),
             Node(
                 train_segmentation_model,
                 inputs=[

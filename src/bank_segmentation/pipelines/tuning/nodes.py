@@ -1,4 +1,4 @@
-"""Tuning pipeline nodes: run (or continue) the Optuna study, hand off the best configuration, plot."""
+"""Tuning pipeline nodes: run (or continue) the Optuna study, summarise it, plot it."""
 
 from __future__ import annotations
 
@@ -15,8 +15,10 @@ import plotly.graph_objects as go
 from optuna.trial import FrozenTrial
 
 from bank_segmentation import tracking
+from bank_segmentation.candidates import Admission, CandidateScorer
+from bank_segmentation.choice import source_runs
 from bank_segmentation.evaluation import EvaluationSettings, reference_spec, thread_limit
-from bank_segmentation.pipelines.tuning.objective import CandidateScorer, Objective
+from bank_segmentation.pipelines.tuning.objective import METRIC, Objective, score_trial
 from bank_segmentation.pipelines.tuning.search_space import params_of_spec
 from bank_segmentation.pipelines.tuning.study import (
     DUPLICATE_ATTR,
@@ -26,7 +28,6 @@ from bank_segmentation.pipelines.tuning.study import (
     ORIGIN_ATTR,
     SPEC_ATTR,
     StudySettings,
-    best_trials,
     chosen_trial,
     is_feasible,
     load_study,
@@ -34,28 +35,32 @@ from bank_segmentation.pipelines.tuning.study import (
     run_trials,
     stored,
 )
-from bank_segmentation.preprocessing import describe_steps, feature_space, resolve_columns, validate_spec
+from bank_segmentation.preprocessing import describe_steps, feature_space, resolve_columns
 
 logger = logging.getLogger(__name__)
 
 FINGERPRINT_ATTR = "fingerprint"
+TRIAL_COLUMNS = [
+    "number",
+    "state",
+    "feasible",
+    "best",
+    "origin",
+    f"objective_{METRIC}",
+    "k",
+    "steps",
+    "spec",
+    "duplicate_of",
+    "note",
+    "duration_seconds",
+]
 
 
 # --- the study ---------------------------------------------------------------------------------------
-def study_fingerprint(model_input: pd.DataFrame, tuning: Mapping[str, Any], evaluation: Mapping[str, Any]) -> str:
-    """A short hash of what makes trials comparable: the data, the search space, objective and scoring."""
+def study_fingerprint(model_input: pd.DataFrame, *settings: Mapping[str, Any]) -> str:
+    """A short hash of what makes trials comparable: the data and every setting that scores a trial."""
     data = pd.util.hash_pandas_object(model_input, index=False).to_numpy()
-    payload = json.dumps(
-        {
-            "columns": list(model_input.columns),
-            "space": tuning["search_space"],
-            "objective": tuning["objective"],
-            "constraints": tuning.get("constraints"),
-            "evaluation": evaluation,
-        },
-        sort_keys=True,
-        default=str,
-    )
+    payload = json.dumps({"columns": list(model_input.columns), "settings": settings}, sort_keys=True, default=str)
     digest = hashlib.sha256(data.tobytes())
     digest.update(payload.encode())
     return digest.hexdigest()[:10]
@@ -71,17 +76,25 @@ def study_settings(tuning: Mapping[str, Any], fingerprint: str) -> StudySettings
 
 def tune_segmentation(
     model_input: pd.DataFrame,
+    customer_features: pd.DataFrame,
     tuning: dict[str, Any],
     evaluation: dict[str, Any],
+    model_choice: dict[str, Any],
     schema: dict[str, Any],
     features: dict[str, Any],
+    naming: dict[str, Any],
+    profiles: dict[str, Any],
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Add ``n_trials`` trials to the persisted study, one nested MLflow run each; return every trial."""
+    if not source_runs(model_choice, "search"):
+        logger.info("tuning skipped: model_choice.mode=%s, sources=%s", model_choice["mode"], model_choice["sources"])
+        return pd.DataFrame(columns=TRIAL_COLUMNS), {"ran": False}
     settings_eval = EvaluationSettings.from_params(evaluation)
-    objective = Objective.from_params(tuning)
-    if objective.needs_stability and settings_eval.n_bootstrap < 2:
-        raise ValueError("tuning needs bootstrap stability: set evaluation.stability.n_bootstrap >= 2")
-    fingerprint = study_fingerprint(model_input, tuning, evaluation)
+    admission = Admission.from_params(model_choice["rule"])
+    objective = Objective(admission)
+    fingerprint = study_fingerprint(
+        model_input, tuning["search_space"], evaluation, model_choice["rule"], naming, profiles
+    )
     settings = study_settings(tuning, fingerprint)
     roles, groups = feature_space(schema, features)
     reference = reference_spec(settings_eval)
@@ -89,14 +102,17 @@ def tune_segmentation(
     parent = tracking.parent_run() if tuning.get("log_nested_runs", True) else None
     start = time.perf_counter()
     with thread_limit(len(model_input), settings_eval.single_thread_max_rows), stored(settings) as storage:
-        scorer = CandidateScorer(model_input, roles, groups, settings_eval, objective)
+        scorer = CandidateScorer(
+            model_input, customer_features, schema["id_column"], roles, groups, settings_eval, naming, profiles
+        )
         study = open_study(storage, settings, objective)
         study.set_user_attr(FINGERPRINT_ATTR, fingerprint)
         previous = len(study.get_trials(deepcopy=False))
         added = run_trials(
             study,
-            scorer,
+            lambda candidate: score_trial(scorer, admission, candidate),
             tuning["search_space"],
+            admission.ks,
             objective,
             settings,
             on_trial=(lambda t: _log_trial(t, settings, objective, len(model_input), parent)) if parent else None,
@@ -105,11 +121,11 @@ def tune_segmentation(
         seconds = time.perf_counter() - start
         table = trials_table(study, objective)
     run = {
+        "ran": True,
         "study": settings.name,
         "storage": settings.storage,
         "fingerprint": fingerprint,
-        "objective": list(objective.metrics),
-        "directions": objective.directions,
+        "objective": METRIC,
         "sampler": type(study.sampler).__name__,
         "seed": settings.seed,
         "n_jobs": settings.n_jobs,
@@ -135,7 +151,7 @@ def _log_trial(
     spec = trial.user_attrs.get(SPEC_ATTR)
     metrics = dict(trial.user_attrs.get(METRICS_ATTR, {}))
     if trial.values is not None:
-        metrics.update({f"objective_{m}": v for m, v in zip(objective.metrics, trial.values)})
+        metrics[f"objective_{METRIC}"] = trial.values[0]
     metrics.update({f"constraint_{name}": v for name, v in trial.constraints.items()})
     params = {**trial.params, "study": settings.name, "n_rows": n_rows}
     if spec is not None:
@@ -155,9 +171,8 @@ def _log_trial(
 
 
 def trials_table(study: optuna.Study, objective: Objective) -> pd.DataFrame:
-    """Every trial of the study: state, feasibility, objective, constraints, metrics, params and spec."""
-    front = {t.number for t in best_trials(study, objective)}
-    chosen = chosen_trial(study, objective)
+    """Every trial of the study: state, feasibility, objective, constraints, metrics (per k too), params, spec."""
+    best = chosen_trial(study, objective)
     rows = []
     for t in study.get_trials(deepcopy=False):
         spec = t.user_attrs.get(SPEC_ATTR)
@@ -165,12 +180,10 @@ def trials_table(study: optuna.Study, objective: Objective) -> pd.DataFrame:
             "number": t.number,
             "state": t.state.name,
             "feasible": is_feasible(t),
-            "best": t.number in front,
-            "chosen": chosen is not None and t.number == chosen.number,
+            "best": best is not None and t.number == best.number,
             "origin": t.user_attrs.get(ORIGIN_ATTR),
+            f"objective_{METRIC}": t.values[0] if t.values else None,
         }
-        values = t.values or [None] * len(objective.metrics)
-        row.update({f"objective_{m}": v for m, v in zip(objective.metrics, values)})
         row.update({f"constraint_{name}": v for name, v in t.constraints.items()})
         row.update({m: v for m, v in t.user_attrs.get(METRICS_ATTR, {}).items()})
         row.update({f"param_{name}": v for name, v in t.params.items()})
@@ -180,36 +193,25 @@ def trials_table(study: optuna.Study, objective: Objective) -> pd.DataFrame:
         row["note"] = t.user_attrs.get(INVALID_ATTR) or t.user_attrs.get(ERROR_ATTR)
         row["duration_seconds"] = t.duration.total_seconds() if t.duration is not None else None
         rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=None if rows else TRIAL_COLUMNS)
 
 
-# --- the hand-off ------------------------------------------------------------------------------------
-def select_tuned_segmentation(
-    tuning_trials: pd.DataFrame, tuning_run: dict[str, Any], evaluation: dict[str, Any]
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The best feasible trial as a segmentation config for training, and the study's summary."""
-    chosen = tuning_trials[tuning_trials["chosen"].astype(bool)]
-    if chosen.empty:
-        raise ValueError(
-            f"tuning: no trial of study {tuning_run['study']!r} meets the constraints after {len(tuning_trials)} "
-            "trials; raise tuning.study.n_trials, widen tuning.search_space or relax tuning.constraints"
-        )
-    row = chosen.iloc[0]
-    metric = tuning_run["objective"][0]
-    settings = EvaluationSettings.from_params(evaluation)
-    config = {
-        "variant": f"tuned-trial-{int(row['number'])}",
-        "spec": validate_spec(json.loads(row["spec"])),
-        "k": int(row["k"]),
-        "n_init": int(row["n_init"]),
-        "random_state": settings.random_state,
-        "source": f"optuna study {tuning_run['study']}, trial {int(row['number'])} "
-        f"({metric} {row[f'objective_{metric}']:.4f})",
-        "study": tuning_run["study"],
-        "storage": tuning_run["storage"],
-        "trial": int(row["number"]),
-        "metrics": _metrics(row),
-    }
+# --- the summary -------------------------------------------------------------------------------------
+SUMMARY_METRICS = (
+    "silhouette_ref",
+    "smallest_segment_share",
+    "largest_segment_share",
+    "agreement",
+    "agreement_min",
+    "coverage",
+    "n_features",
+)
+
+
+def summarise_search(tuning_trials: pd.DataFrame, tuning_run: dict[str, Any]) -> dict[str, Any]:
+    """What the search did: trials by state, feasible ones, and its best trial (one candidate of the choice)."""
+    if not tuning_run.get("ran"):
+        return {"ran": False, "reason": "the search did not run (model_choice.mode or model_choice.sources)"}
     states = tuning_trials["state"].value_counts().to_dict()
     summary = {
         **tuning_run,
@@ -217,54 +219,32 @@ def select_tuned_segmentation(
         "trials_by_state": {k: int(v) for k, v in states.items()},
         "trials_feasible": int(tuning_trials["feasible"].sum()),
         "trials_infeasible": int(((tuning_trials["state"] == "COMPLETE") & ~tuning_trials["feasible"]).sum()),
-        "best_trial": {
-            "number": int(row["number"]),
-            "steps": row["steps"],
-            "k": config["k"],
-            "n_init": config["n_init"],
-            "origin": row["origin"],
-            "spec": config["spec"],
-            "params": {c.removeprefix("param_"): _plain(row[c]) for c in row.index if c.startswith("param_")},
-            "metrics": config["metrics"],
-        },
-        "pareto_front": [
-            {
-                "number": int(r["number"]),
-                "steps": r["steps"],
-                "k": int(r["k"]),
-                "n_init": int(r["n_init"]),
-                "metrics": _metrics(r),
-            }
-            for _, r in tuning_trials[tuning_trials["best"].astype(bool)].iterrows()
-        ]
-        if len(tuning_run["objective"]) > 1
-        else None,
+        "best_trial": None,
+    }
+    best = tuning_trials[tuning_trials["best"].astype(bool)]
+    if best.empty:
+        logger.warning("tuning: no trial of study %r meets the model-choice thresholds yet", tuning_run["study"])
+        return summary
+    row = best.iloc[0]
+    summary["best_trial"] = {
+        "number": int(row["number"]),
+        "steps": row["steps"],
+        "k": int(row["k"]),
+        "origin": row["origin"],
+        "spec": json.loads(row["spec"]),
+        "params": {c.removeprefix("param_"): _plain(row[c]) for c in row.index if c.startswith("param_")},
+        "metrics": {n: float(row[n]) for n in SUMMARY_METRICS if n in row.index and pd.notna(row[n])},
     }
     logger.info(
-        "tuning: best trial %d: %s, k=%d, n_init=%d (%s %.4f, smallest segment %.1f%%, stability %s)",
-        config["trial"],
+        "tuning: best trial %d: %s, k=%d (silhouette_ref %.4f, agreement %.3f, coverage %.0f%%)",
+        summary["best_trial"]["number"],
         row["steps"],
-        config["k"],
-        config["n_init"],
-        metric,
-        row[f"objective_{metric}"],
-        100 * row["smallest_segment_share"],
-        _fmt(row.get("stability")),
+        int(row["k"]),
+        row["silhouette_ref"],
+        row["agreement"],
+        100 * row["coverage"],
     )
-    return config, summary
-
-
-def _metrics(row: pd.Series) -> dict[str, float]:
-    names = (
-        "silhouette_ref",
-        "calinski_harabasz_ref",
-        "davies_bouldin_ref",
-        "smallest_segment_share",
-        "largest_segment_share",
-        "stability",
-        "n_features",
-    )
-    return {n: float(row[n]) for n in names if n in row.index and pd.notna(row[n])}
+    return summary
 
 
 def _plain(value: Any) -> Any:
@@ -273,41 +253,37 @@ def _plain(value: Any) -> Any:
     return None if isinstance(value, float) and value != value else value
 
 
-def _fmt(value: Any) -> str:
-    return "n/a" if value is None or pd.isna(value) else f"{value:.2f}"
-
-
 # --- figures -----------------------------------------------------------------------------------------
 def plot_tuning(
     tuning_trials: pd.DataFrame, tuning_run: dict[str, Any], tuning: dict[str, Any]
 ) -> tuple[go.Figure, go.Figure, go.Figure]:
     """Optuna's optimisation history, parameter importances and parallel coordinates of the study."""
+    titles = ("optimisation history", "parameter importances", "parallel coordinates")
+    if not tuning_run.get("ran"):
+        return tuple(_figure(lambda: _empty("the search did not run in this kedro run"), t) for t in titles)
     settings = StudySettings(**{**StudySettings.from_params(tuning["study"]).__dict__, "name": tuning_run["study"]})
-    metric = tuning_run["objective"][0]
-    kwargs: dict[str, Any] = {}
-    if len(tuning_run["objective"]) > 1:
-        kwargs = {"target": lambda t: t.values[0], "target_name": metric}
     vis = optuna.visualization
     evaluator = optuna.importance.FanovaImportanceEvaluator(seed=settings.seed)
     with stored(settings) as storage:
         study = load_study(storage, settings)
         return (
-            _figure(lambda: vis.plot_optimization_history(study, **kwargs), "optimisation history", metric),
-            _figure(
-                lambda: vis.plot_param_importances(study, evaluator=evaluator, **kwargs),
-                "parameter importances",
-                metric,
-            ),
-            _figure(lambda: vis.plot_parallel_coordinate(study, **kwargs), "parallel coordinates", metric),
+            _figure(lambda: vis.plot_optimization_history(study), titles[0]),
+            _figure(lambda: vis.plot_param_importances(study, evaluator=evaluator), titles[1]),
+            _figure(lambda: vis.plot_parallel_coordinate(study), titles[2]),
         )
 
 
-def _figure(draw: Any, title: str, metric: str) -> go.Figure:
+def _empty(text: str) -> go.Figure:
+    figure = go.Figure()
+    figure.add_annotation(text=text, showarrow=False)
+    return figure
+
+
+def _figure(draw: Any, title: str) -> go.Figure:
     try:
         figure = draw()
     except (ValueError, RuntimeError) as error:  # e.g. importances need two completed trials
         logger.info("tuning: no %s figure (%s)", title, error)
-        figure = go.Figure()
-        figure.add_annotation(text=f"not enough trials for {title}: {error}", showarrow=False)
-    figure.update_layout(title=f"Optuna {title} ({metric}, reference space)")
+        figure = _empty(f"not enough trials for {title}: {error}")
+    figure.update_layout(title=f"Optuna {title} ({METRIC}, reference space)")
     return figure

@@ -6,30 +6,34 @@ from typing import Any
 
 from kedro.pipeline import Node, Pipeline
 
-from bank_segmentation.pipelines.tuning.nodes import plot_tuning, select_tuned_segmentation, tune_segmentation
+from bank_segmentation.pipelines.tuning.nodes import plot_tuning, summarise_search, tune_segmentation
 
 
 def create_pipeline(**kwargs: Any) -> Pipeline:
-    """Run (or continue) the study, hand the best feasible trial to training, plot the study."""
+    """Run (or continue) the study, whose trials are candidates of the model choice; summarise and plot it."""
     return Pipeline(
         [
             Node(
                 tune_segmentation,
                 inputs=[
                     "model_input",
+                    "customer_features",
                     "params:tuning",
                     "params:evaluation",
+                    "params:model_choice",
                     "params:schema",
                     "params:features",
+                    "params:reporting.naming",
+                    "params:reporting.profiles",
                 ],
                 outputs=["tuning_trials", "tuning_run"],
                 name="tune_segmentation",
             ),
             Node(
-                select_tuned_segmentation,
-                inputs=["tuning_trials", "tuning_run", "params:evaluation"],
-                outputs=["best_segmentation_config", "tuning_summary"],
-                name="select_tuned_segmentation",
+                summarise_search,
+                inputs=["tuning_trials", "tuning_run"],
+                outputs="tuning_summary",
+                name="summarise_search",
             ),
             Node(
                 plot_tuning,

@@ -2,26 +2,23 @@
 
 ``suggest_config`` asks a trial-like object (an ``optuna.Trial``, the ``GridPoint`` or ``PointFrom`` below)
 for every choice declared in ``params:tuning.search_space`` and turns the answers into what training
-understands: a variant spec of ``bank_segmentation.preprocessing`` plus the ``(k, n_init)`` settings to fit.
-The exhaustive grid of the benchmark walks the very same function, so "the same discrete space" holds by
-construction.
+understands: a variant spec of ``bank_segmentation.preprocessing``. The exhaustive grid of the benchmark
+walks the very same function, so "the same discrete space" holds by construction.
 
-The choices named in ``per_trial`` (``k``, ``n_init``) are not sampled: a trial fits every value of them on
-its feature space and keeps the best admissible one. They cost one K-means fit each, against the feature
-build and the stability bootstrap every trial pays anyway, and the objective is rugged along them (on CC
-GENERAL the same features score 0.245 with 3 restarts and 0.216 with 10), so a sampler learns them badly.
+``k`` is not sampled: a trial fits every k of the business bounds (``model_choice.rule``) on its feature
+space — one K-means fit each, against the feature build and the refits every trial pays anyway — and each
+of them is a candidate of the model choice. K-means restarts are not searched at all: every fit keeps the
+lowest-inertia partition of ``evaluation.n_init`` restarts.
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 OUTLIER_TREATMENTS = ("none", "winsorize", "log1p", "winsorize_log1p")
 PCA_KINDS = ("none", "components", "variance")
-PER_TRIAL_CHOICES = ("k", "n_init")
 
 
 class TrialLike(Protocol):
@@ -29,24 +26,16 @@ class TrialLike(Protocol):
 
     def suggest_categorical(self, name: str, choices: Sequence[Any]) -> Any: ...
 
-    def suggest_int(self, name: str, low: int, high: int) -> int: ...
-
 
 @dataclass(frozen=True)
 class SegmentationCandidate:
-    """A trial's feature space (``spec``, None when invalid) and the ``(k, n_init)`` settings it fits there."""
+    """A trial's feature space (``spec``, None when invalid) and the numbers of segments it fits there."""
 
     params: dict[str, Any]
     spec: dict[str, Any] | None
     ks: tuple[int, ...]
-    n_inits: tuple[int, ...]
     groups: list[str] = field(default_factory=list)
     invalid_reason: str | None = None
-
-    @property
-    def settings(self) -> list[tuple[int, int]]:
-        """Every ``(k, n_init)`` the candidate fits: one when both are sampled, all of them per trial."""
-        return list(itertools.product(self.ks, self.n_inits))
 
 
 def group_param(name: str) -> str:
@@ -54,8 +43,8 @@ def group_param(name: str) -> str:
     return f"group_{name}"
 
 
-def suggest_config(trial: TrialLike, space: Mapping[str, Any]) -> SegmentationCandidate:
-    """Ask ``trial`` for every choice of ``space`` and build the candidate segmentation."""
+def suggest_config(trial: TrialLike, space: Mapping[str, Any], ks: Sequence[int]) -> SegmentationCandidate:
+    """Ask ``trial`` for every choice of ``space`` and build the candidate segmentation, fitted at every k."""
     groups = [g for g in space["groups"] if trial.suggest_categorical(group_param(g), [True, False])]
     spec: dict[str, Any] = {"groups": groups}
 
@@ -79,22 +68,13 @@ def suggest_config(trial: TrialLike, space: Mapping[str, Any]) -> SegmentationCa
     elif kind == "variance":
         spec["pca"] = float(trial.suggest_categorical("pca_variance", [float(v) for v in pca["variance"]]))
 
-    per_trial = set(space.get("per_trial") or [])
-    unknown = per_trial - set(PER_TRIAL_CHOICES)
-    if unknown:
-        raise ValueError(f"tuning.search_space.per_trial: unknown choice(s) {sorted(unknown)}; use {PER_TRIAL_CHOICES}")
-    k_low, k_high = (int(v) for v in space["k"])
-    n_inits = [int(n) for n in space["n_init"]]
-    ks = tuple(range(k_low, k_high + 1)) if "k" in per_trial else (trial.suggest_int("k", k_low, k_high),)
-    if "n_init" not in per_trial:
-        n_inits = [int(trial.suggest_categorical("n_init", n_inits))]
-
+    ks = tuple(int(k) for k in ks)
     params = dict(getattr(trial, "params", {}))
     min_groups = int(space.get("min_groups", 1))
     if len(groups) < min_groups:
         reason = f"{len(groups)} feature group(s) switched on, at least {min_groups} required"
-        return SegmentationCandidate(params, None, ks, tuple(n_inits), groups, reason)
-    return SegmentationCandidate(params, spec, ks, tuple(n_inits), groups)
+        return SegmentationCandidate(params, None, ks, groups, reason)
+    return SegmentationCandidate(params, spec, ks, groups)
 
 
 # --- the exhaustive grid -----------------------------------------------------------------------------
@@ -117,27 +97,15 @@ class GridPoint:
         """The choice the path points at."""
         return self._choose(name, list(choices))
 
-    def suggest_int(self, name: str, low: int, high: int) -> int:
-        """The integer the path points at."""
-        return int(self._choose(name, list(range(low, high + 1))))
 
-
-def grid(space: Mapping[str, Any]) -> Iterator[SegmentationCandidate]:
-    """Every trial of the discrete search space (invalid ones included, flagged), depth first.
-
-    With ``per_trial`` choices a candidate covers several points of the space (``candidate.settings``).
-    """
+def grid(space: Mapping[str, Any], ks: Sequence[int]) -> Iterator[SegmentationCandidate]:
+    """Every trial of the discrete search space (invalid ones included, flagged), depth first."""
     path: list[int] = []
     while True:
         point = GridPoint(path)
-        candidate = suggest_config(point, space)
+        candidate = suggest_config(point, space, ks)
         yield SegmentationCandidate(
-            dict(point.params),
-            candidate.spec,
-            candidate.ks,
-            candidate.n_inits,
-            candidate.groups,
-            candidate.invalid_reason,
+            dict(point.params), candidate.spec, candidate.ks, candidate.groups, candidate.invalid_reason
         )
         path = list(point.path[: len(point.arity)]) + [0] * (len(point.arity) - len(point.path))
         # odometer step on the deepest choice that can still advance
@@ -165,14 +133,10 @@ class PointFrom:
         self.params[name] = value if value in self.choices[name] else choices[0]
         return self.params[name]
 
-    def suggest_int(self, name: str, low: int, high: int) -> int:
-        """The given value if it is in range, else ``low``."""
-        return int(self.suggest_categorical(name, list(range(low, high + 1))))
-
 
 def _walk(params: Mapping[str, Any], space: Mapping[str, Any]) -> tuple[PointFrom, SegmentationCandidate]:
     answer = PointFrom(params)
-    return answer, suggest_config(answer, space)
+    return answer, suggest_config(answer, space, ())
 
 
 def point(params: Mapping[str, Any], space: Mapping[str, Any]) -> tuple[dict[str, Any], SegmentationCandidate]:

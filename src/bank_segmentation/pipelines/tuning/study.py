@@ -26,7 +26,7 @@ import sqlite3
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -36,7 +36,7 @@ from optuna.trial import FrozenTrial, TrialState
 from tqdm.auto import tqdm
 
 from bank_segmentation.locking import sqlite_initialisation_lock, sqlite_path
-from bank_segmentation.pipelines.tuning.objective import CandidateScorer, Objective
+from bank_segmentation.pipelines.tuning.objective import Objective
 from bank_segmentation.pipelines.tuning.search_space import SegmentationCandidate, neighbours, suggest_config
 
 logger = logging.getLogger(__name__)
@@ -61,7 +61,6 @@ class StudySettings:
     n_jobs: int
     seed: int
     n_startup_trials: int
-    population_size: int
     lock_timeout: float
     heartbeat_interval: int
     grace_period: int
@@ -84,7 +83,6 @@ class StudySettings:
             n_jobs=max(1, int(study["n_jobs"])),
             seed=int(study["seed"]),
             n_startup_trials=int(sampler["n_startup_trials"]),
-            population_size=int(sampler["population_size"]),
             lock_timeout=float(study["lock_timeout"]),
             heartbeat_interval=int(study["heartbeat_interval"]),
             grace_period=int(study["grace_period"]),
@@ -123,10 +121,8 @@ def _sqlite_connection(path: str, timeout: float) -> sqlite3.Connection:
     return connection
 
 
-def create_sampler(settings: StudySettings, objective: Objective) -> optuna.samplers.BaseSampler:
-    """Seeded multivariate, grouped TPE (single objective) or NSGA-II (multi-objective)."""
-    if objective.multi:
-        return optuna.samplers.NSGAIISampler(population_size=settings.population_size, seed=settings.seed)
+def create_sampler(settings: StudySettings) -> optuna.samplers.BaseSampler:
+    """Seeded multivariate, grouped TPE."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # `group` is experimental
         return optuna.samplers.TPESampler(
@@ -156,7 +152,7 @@ def open_study(storage: optuna.storages.RDBStorage, settings: StudySettings, obj
         study = optuna.create_study(
             storage=storage,
             study_name=settings.name,
-            sampler=create_sampler(settings, objective),
+            sampler=create_sampler(settings),
             directions=objective.directions,
             load_if_exists=True,
         )
@@ -260,12 +256,14 @@ def _ask(study: optuna.Study, proposal: tuple[dict[str, Any], str] | None) -> op
     return trial
 
 
-def _evaluate(outcome: TrialOutcome, scorer: CandidateScorer, storage: Any, interval: int) -> TrialOutcome:
+def _evaluate(
+    outcome: TrialOutcome, score: Callable[[SegmentationCandidate], dict[str, float]], storage: Any, interval: int
+) -> TrialOutcome:
     if outcome.candidate.spec is None or outcome.metrics is not None:
         return outcome
     try:
         with heartbeat(storage, outcome.trial._trial_id, interval):
-            outcome.metrics = scorer.score(outcome.candidate)
+            outcome.metrics = score(outcome.candidate)
     except Exception as error:  # noqa: BLE001 - a failing candidate is a FAIL trial, not a failed run
         outcome.error = f"{type(error).__name__}: {error}"
     return outcome
@@ -292,14 +290,15 @@ def _tell(study: optuna.Study, outcome: TrialOutcome, objective: Objective) -> F
                 trial.set_user_attr(DUPLICATE_ATTR, outcome.duplicate_of)
             for name, value in objective.constraints(outcome.metrics).items():
                 trial.set_constraint(name, value)
-            study.tell(trial, values=values if objective.multi else values[0])
+            study.tell(trial, values=values[0])
     return study.get_trials(deepcopy=False)[trial.number]
 
 
 def run_trials(
     study: optuna.Study,
-    scorer: CandidateScorer,
+    score: Callable[[SegmentationCandidate], dict[str, float]],
     space: Mapping[str, Any],
+    ks: Sequence[int],
     objective: Objective,
     settings: StudySettings,
     on_trial: Callable[[FrozenTrial], None] | None = None,
@@ -323,13 +322,13 @@ def run_trials(
             for _ in range(min(settings.n_jobs, settings.n_trials - len(done))):
                 # the batch's earlier trials are RUNNING in the study with their parameters: not proposed again
                 trial = _ask(study, _proposal(study, space, objective, settings, start_point))
-                outcome = TrialOutcome(trial, suggest_config(trial, space))
+                outcome = TrialOutcome(trial, suggest_config(trial, space, ks))
                 twin = known.get(_params_key(trial.params))
                 if twin is not None:  # the sampler proposed a configuration already scored: reuse it
                     outcome.metrics, outcome.duplicate_of = dict(twin.user_attrs[METRICS_ATTR]), twin.number
                 batch.append(outcome)
             try:
-                outcomes = list(pool.map(lambda o: _evaluate(o, scorer, storage, settings.heartbeat_interval), batch))
+                outcomes = list(pool.map(lambda o: _evaluate(o, score, storage, settings.heartbeat_interval), batch))
             except BaseException:
                 for outcome in batch:  # interrupted: never leave RUNNING trials behind
                     with contextlib.suppress(Exception):
@@ -359,19 +358,14 @@ def is_feasible(trial: FrozenTrial) -> bool:
 
 
 def best_trials(study: optuna.Study, objective: Objective) -> list[FrozenTrial]:
-    """Single objective: the best feasible trial (or none). Multi: the feasible Pareto front."""
+    """The best feasible trial (or none)."""
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     if not any(is_feasible(t) for t in complete):
         return []
-    if objective.multi:
-        return [t for t in study.best_trials if is_feasible(t)]
     return [study.best_trial]
 
 
 def chosen_trial(study: optuna.Study, objective: Objective) -> FrozenTrial | None:
-    """The trial handed to training: the best feasible one (multi: the front's best first metric)."""
+    """The study's best feasible trial: the incumbent of the local search."""
     front = best_trials(study, objective)
-    if not front:
-        return None
-    key = (lambda t: t.values[0]) if objective.directions[0] == "maximize" else (lambda t: -t.values[0])
-    return max(front, key=lambda t: (key(t), -t.number))
+    return front[0] if front else None

@@ -1,0 +1,216 @@
+"""Candidate segmentations (a feature space and a number of segments k), scored the same way wherever
+they come from: the clustering sweep, the Optuna search, a pin, or the model choice measuring a tie.
+
+A candidate is fitted once, with ``evaluation.n_init`` K-means restarts, and the lowest-inertia partition
+is the one scored — and the one training ships (same spec, k, restarts and seed give the same partition).
+Restarts are not a search dimension: on CC GENERAL the same features score silhouette 0.245 with 3 restarts
+and 0.200 with 10, and rewarding the luckier restart ships a partition that refits do not reproduce.
+
+Every candidate gets, in the common reference space: silhouette and its standard error, segment shares;
+and, where the choice needs them (they cost refits and a naming pass): the agreement of refits with the
+partition (mean and minimum ARI) and the archetype coverage (share of customers in archetype-named segments).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bank_segmentation.evaluation import (
+    EvaluationSettings,
+    MetricSpace,
+    fit_kmeans,
+    reference_space,
+    refit_agreement,
+    segment_shares,
+    space_metrics,
+)
+from bank_segmentation.naming import archetype_coverage, name_segments
+from bank_segmentation.preprocessing import build_preprocessor
+from bank_segmentation.profiles import SEGMENT, build_segment_profiles
+
+MEASURED = ("agreement", "agreement_min", "coverage", "coverage_with_partial")
+PREFERENCES = ("coverage", "k", "silhouette_ref", "agreement")
+
+
+@dataclass(frozen=True)
+class Admission:
+    """What makes a candidate admissible, and how the choice breaks ties (``params:model_choice.rule``)."""
+
+    k_min: int
+    k_max: int
+    min_segment_share: float
+    min_agreement: float
+    min_coverage: float
+    tie_z: float
+    prefer: tuple[str, ...]
+    tolerances: Mapping[str, float]
+
+    @classmethod
+    def from_params(cls, rule: Mapping[str, Any]) -> Admission:
+        """Read the ``model_choice.rule`` block."""
+        prefer = tuple(rule["prefer"])
+        unknown = [p for p in prefer if p not in PREFERENCES]
+        unknown += [t for t in rule.get("tolerances") or {} if t not in prefer]
+        if unknown:
+            raise ValueError(
+                f"model_choice.rule.prefer / tolerances: unknown or unused preference(s) {unknown}; "
+                f"use {list(PREFERENCES)}"
+            )
+        admission = cls(
+            k_min=int(rule["k_min"]),
+            k_max=int(rule["k_max"]),
+            min_segment_share=float(rule["min_segment_share"]),
+            min_agreement=float(rule["min_agreement"]),
+            min_coverage=float(rule["min_coverage"]),
+            tie_z=float(rule["tie_z"]),
+            prefer=prefer,
+            tolerances={key: float(v) for key, v in (rule.get("tolerances") or {}).items()},
+        )
+        if not 2 <= admission.k_min <= admission.k_max:
+            raise ValueError(f"model_choice.rule: need 2 <= k_min <= k_max, got {admission.k_min}..{admission.k_max}")
+        return admission
+
+    @property
+    def ks(self) -> list[int]:
+        """The numbers of segments the business accepts."""
+        return list(range(self.k_min, self.k_max + 1))
+
+    def cheap_reasons(self, k: int, metrics: Mapping[str, Any]) -> list[str]:
+        """Why a candidate is out before any refit: k outside the bounds, or a micro-segment."""
+        reasons = []
+        if not self.k_min <= k <= self.k_max:
+            reasons.append(f"k={k} outside the business bounds {self.k_min}..{self.k_max}")
+        share = metrics.get("smallest_segment_share")
+        if share is not None and share < self.min_segment_share:
+            reasons.append(f"smallest segment {share:.1%} < {self.min_segment_share:.0%} (micro-segment)")
+        return reasons
+
+    def measured_reasons(self, metrics: Mapping[str, Any]) -> list[str]:
+        """Why a measured candidate is out: refits disagree with it, or too few customers get an archetype."""
+        reasons = []
+        agreement, coverage = metrics.get("agreement"), metrics.get("coverage")
+        if agreement is not None and not agreement >= self.min_agreement:
+            reasons.append(
+                f"agreement of refits {agreement:.2f} < {self.min_agreement} (the segments do not reproduce)"
+            )
+        if coverage is not None and not coverage >= self.min_coverage:
+            reasons.append(f"archetype coverage {coverage:.0%} < {self.min_coverage:.0%} (too many unnamed customers)")
+        return reasons
+
+    def reasons(self, k: int, metrics: Mapping[str, Any]) -> list[str]:
+        """Every rule a candidate breaks (unmeasured metrics break nothing yet)."""
+        return self.cheap_reasons(k, metrics) + self.measured_reasons(metrics)
+
+    def constraints(self, metrics: Mapping[str, Any]) -> dict[str, float]:
+        """Optuna constraint values (> 0: violated), in the units of each threshold."""
+        return {
+            "min_segment_share": self.min_segment_share - float(metrics["smallest_segment_share"]),
+            "min_agreement": self.min_agreement - float(metrics["agreement"]),
+            "min_coverage": self.min_coverage - float(metrics["coverage"]),
+        }
+
+    def violation(self, metrics: Mapping[str, Any]) -> float:
+        """How far a measured candidate is from admissible (0: admissible), each threshold counted relative."""
+        constraints = self.constraints(metrics)
+        scales = {
+            "min_segment_share": self.min_segment_share,
+            "min_agreement": self.min_agreement,
+            "min_coverage": self.min_coverage,
+        }
+        return float(sum(max(0.0, v) / max(scales[name], 1e-9) for name, v in constraints.items()))
+
+    def text(self) -> str:
+        """The rule in plain words, with its thresholds."""
+        return (
+            f"Admissible: {self.k_min} <= k <= {self.k_max} segments, none smaller than "
+            f"{self.min_segment_share:.0%} of customers, mean agreement of refits with other seeds on subsamples "
+            f"(adjusted Rand index with the shipped segments) >= {self.min_agreement}, and at least "
+            f"{self.min_coverage:.0%} of customers in archetype-named segments. Among admissible candidates the "
+            f"best silhouette in the common reference space sets the bar; candidates within {self.tie_z:g} "
+            "standard errors of it are ties (silhouette cannot tell them apart), and among ties the rule prefers "
+            + ", then ".join(_PREFERENCE_WORDS[p] for p in self.prefer)
+            + "."
+        )
+
+
+_PREFERENCE_WORDS = {
+    "coverage": "more customers in archetype-named segments",
+    "k": "more segments",
+    "silhouette_ref": "the higher silhouette",
+    "agreement": "the higher agreement of refits",
+}
+
+
+class CandidateScorer:
+    """Fits and scores candidates on one customer table (its reference space is built once)."""
+
+    def __init__(
+        self,
+        model_input: pd.DataFrame,
+        customer_features: pd.DataFrame,
+        id_column: str,
+        roles: Mapping[str, str],
+        groups: Mapping[str, Sequence[str]],
+        settings: EvaluationSettings,
+        naming: Mapping[str, Any],
+        profiles: Mapping[str, Any],
+    ) -> None:
+        if (
+            len(model_input) != len(customer_features)
+            or not (model_input[id_column].to_numpy() == customer_features[id_column].to_numpy()).all()
+        ):
+            raise ValueError("model_input and customer_features must hold the same customers in the same order")
+        self.model_input = model_input
+        self.customer_features = customer_features
+        self.id_column = id_column
+        self.roles = roles
+        self.groups = groups
+        self.settings = settings
+        self.naming = naming
+        self.profiles = profiles
+        self.reference: MetricSpace = reference_space(model_input, roles, groups, settings)
+
+    def features(self, spec: Mapping[str, Any]) -> np.ndarray:
+        """The candidate's own feature space (where K-means runs)."""
+        pipeline = build_preprocessor(spec, self.roles, self.groups, self.settings.random_state)
+        return np.asarray(pipeline.fit_transform(self.model_input), dtype=np.float64)
+
+    def partition(self, X: np.ndarray, k: int) -> tuple[np.ndarray, float]:
+        """The lowest-inertia partition of ``n_init`` seeded restarts, and the fit time in seconds."""
+        start = time.perf_counter()
+        labels = fit_kmeans(X, k, self.settings.n_init, self.settings.random_state, self.settings.fit_max_rows).labels_
+        return labels, time.perf_counter() - start
+
+    def score(self, labels: np.ndarray) -> dict[str, float]:
+        """Reference-space metrics (silhouette with its standard error) and segment shares of a partition."""
+        return {**space_metrics(self.reference, labels, "ref"), **segment_shares(labels)}
+
+    def coverage(self, labels: np.ndarray) -> tuple[float, float]:
+        """Share of customers in archetype-named segments: full matches, and with partial matches."""
+        assignments = pd.DataFrame({self.id_column: self.customer_features[self.id_column].to_numpy(), SEGMENT: labels})
+        profiles = build_segment_profiles(self.customer_features, assignments, self.id_column, self.profiles)
+        names = name_segments(profiles, self.naming, {})
+        return archetype_coverage(names, profiles), archetype_coverage(names, profiles, partial=True)
+
+    def measure(self, X: np.ndarray, labels: np.ndarray, k: int) -> dict[str, float]:
+        """The costly metrics of a partition: agreement of refits and archetype coverage."""
+        agreement, agreement_min = refit_agreement(X, labels, k, self.settings)
+        coverage, with_partial = self.coverage(labels)
+        return {
+            "agreement": agreement,
+            "agreement_min": agreement_min,
+            "coverage": coverage,
+            "coverage_with_partial": with_partial,
+        }
+
+    def evaluate(self, spec: Mapping[str, Any], k: int) -> dict[str, float]:
+        """Every metric of one candidate: fit, reference-space scores, agreement and coverage."""
+        X = self.features(spec)
+        labels, fit_seconds = self.partition(X, k)
+        return {**self.score(labels), **self.measure(X, labels, k), "fit_seconds": fit_seconds}

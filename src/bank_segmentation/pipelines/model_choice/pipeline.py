@@ -1,0 +1,35 @@
+"""Model-choice pipeline definition."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kedro.pipeline import Node, Pipeline
+
+from bank_segmentation.pipelines.model_choice.nodes import choose_segmentation
+
+
+def create_pipeline(**kwargs: Any) -> Pipeline:
+    """Sweep and search candidates (or a pin) -> one rule -> the model selection and the config to train."""
+    return Pipeline(
+        [
+            Node(
+                choose_segmentation,
+                inputs=[
+                    "sweep_results",
+                    "tuning_trials",
+                    "model_input",
+                    "customer_features",
+                    "params:model_choice",
+                    "params:clustering",
+                    "params:evaluation",
+                    "params:schema",
+                    "params:features",
+                    "params:reporting.naming",
+                    "params:reporting.profiles",
+                ],
+                outputs=["model_selection", "segmentation_config"],
+                name="choose_segmentation",
+            ),
+        ]
+    )
