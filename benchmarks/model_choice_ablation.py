@@ -26,6 +26,8 @@ import copy
 import json
 import logging
 import os
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Mapping
@@ -50,7 +52,7 @@ from bank_segmentation.workspace import copy_project
 
 REPO = Path(__file__).resolve().parents[1]
 INDEPENDENT_SEED_OFFSET = 1000  # refit seeds the product never uses
-ALL_COLUMNS_REFERENCE = {"columns": "all", "log1p": True, "scaler": "standard"}
+ALL_COLUMNS_REFERENCE = {"columns": "all"}  # log1p and standard scaling as in the shipped reference space
 
 
 def real_table(given: str | None) -> Path | None:
@@ -62,18 +64,33 @@ def real_table(given: str | None) -> Path | None:
 
 
 def run_to_choice(project: Path, extra_params: Mapping[str, Any]) -> dict[str, Any]:
-    """Run the default job up to the model choice in ``project``; return its inputs and parameters."""
+    """Run the default job up to the model choice in ``project`` (a child process, as a user would); return
+    the choice's inputs and the run's parameters."""
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlflow.db'}", "TQDM_DISABLE": "1"}
+    command = [str(Path(sys.executable).with_name("kedro")), "run", "--to-nodes", "choose_segmentation"]
+    if extra_params:
+        command += ["--params", ",".join(f"{key}={value}" for key, value in flatten(extra_params).items())]
+    subprocess.run(command, cwd=project, env=env, check=True, capture_output=True, text=True)
     bootstrap_project(project)
-    with KedroSession.create(project_path=project, extra_params=dict(extra_params)) as session:
-        session.run(to_nodes=["choose_segmentation"])
+    with KedroSession.create(project_path=project, runtime_params=dict(extra_params)) as session:
         context = session.load_context()
-        catalog = context.catalog
         data = {
-            name: catalog.load(name)
-            for name in ("sweep_results", "tuning_trials", "model_input", "customer_features", "model_selection")
+            name: context.catalog.load(name)
+            for name in ("sweep_results", "tuning_trials", "model_input", "customer_features")
         }
         data["params"] = context.params
     return data
+
+
+def flatten(params: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"a": {"b": 1}}`` -> ``{"a.b": 1}``, the form of ``kedro run --params``."""
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        if isinstance(value, Mapping):
+            out.update(flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
 
 
 class Pool:

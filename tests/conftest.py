@@ -90,6 +90,20 @@ def run_pipeline(project_copy: Path) -> RunPipeline:
     return _run
 
 
+def run_default(project: Path, params: dict[str, Any]) -> None:
+    """``kedro run`` (the default pipeline) in ``project`` through the real session and runner."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(project)
+        patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{project / 'mlflow.db'}")
+        bootstrap_project(project)
+        end_active_mlflow_runs()
+        try:
+            with KedroSession.create(project_path=project, runtime_params=params) as session:
+                session.run()
+        finally:
+            end_active_mlflow_runs()
+
+
 def read_output(project: Path, relative: str) -> pd.DataFrame:
     """Read a tabular output of a run by its path under the project."""
     path = project / relative

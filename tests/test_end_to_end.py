@@ -14,31 +14,15 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from kedro.framework.session import KedroSession
-from kedro.framework.startup import bootstrap_project
 
-from tests.conftest import end_active_mlflow_runs, free_local_port, make_project_copy, read_output
+from tests.conftest import free_local_port, make_project_copy, read_output, run_default
 
-# The default run, shrunk to seconds: fewer variants, k values, bootstrap fits and Optuna trials.
+# The default run, shrunk to seconds: fewer variants, k values, refits and Optuna trials.
 FAST: dict[str, Any] = {
     "clustering": {"sweep": {"variants": ["log_standard", "winsor_log_standard"], "k_min": 3, "k_max": 8}},
-    "evaluation": {"stability": {"n_bootstrap": 3}},
+    "evaluation": {"agreement": {"n_refits": 3}},
     "tuning": {"study": {"n_trials": 6}},
 }
-
-
-def run_default(project: Path, params: dict[str, Any]) -> None:
-    """``kedro run`` (the default pipeline) in ``project`` through the real session and runner."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(project)
-        patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{project / 'mlflow.db'}")
-        bootstrap_project(project)
-        end_active_mlflow_runs()
-        try:
-            with KedroSession.create(project_path=project, runtime_params=params) as session:
-                session.run()
-        finally:
-            end_active_mlflow_runs()
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +99,7 @@ def test_a_failed_run_keeps_the_last_good_outputs_and_every_version(full_run: Pa
     stable = ["data/07_model_output/segment_assignments.parquet", "data/08_reporting/segmentation_report.html"]
     before = {path: (project / path).read_bytes() for path in stable}
     versions_before = len(list((project / "data/07_model_output/versions/segment_assignments.parquet").iterdir()))
-    broken_reporting = {**FAST, "training": {"mode": "pinned", "pinned": {"variant": "log_standard", "k": 4}}}
+    broken_reporting = {**FAST, "model_choice": {"mode": "pinned", "pinned": {"variant": "log_standard", "k": 4}}}
     # profiles need the new assignments: this fails after training has saved them
     broken_reporting["reporting"] = {"profiles": {"volume_columns": {"purchases": "NO_SUCH_COLUMN"}}}
     with pytest.raises(Exception, match="NO_SUCH_COLUMN"):

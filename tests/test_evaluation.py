@@ -1,4 +1,4 @@
-"""Shared clustering metrics: reference space, silhouette, stability, knee."""
+"""Shared clustering metrics: reference space, silhouette and its standard error, agreement of refits."""
 
 from __future__ import annotations
 
@@ -11,13 +11,16 @@ from sklearn.preprocessing import QuantileTransformer, StandardScaler
 from bank_segmentation.evaluation import (
     EvaluationSettings,
     MetricSpace,
-    bootstrap_stability,
-    clustering_metrics,
-    evaluate_kmeans,
     fit_kmeans,
-    knee_point,
+    refit_agreement,
+    segment_shares,
     silhouette_sample,
+    space_metrics,
 )
+
+
+def clustering_metrics(own: MetricSpace, ref: MetricSpace, labels: np.ndarray) -> dict[str, float]:
+    return {**space_metrics(own, labels, "own"), **space_metrics(ref, labels, "ref"), **segment_shares(labels)}
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +38,7 @@ def test_reference_metrics_do_not_depend_on_the_variant_space(blobs):
         for own in (X, StandardScaler().fit_transform(X) * 10, squashed)
     ]
     ref_keys = [k for k in metrics[0] if k.endswith("_ref")]
-    assert len(ref_keys) == 4
+    assert len(ref_keys) == 4 and "silhouette_ref_se" in metrics[0]
     for other in metrics[1:]:
         assert {k: other[k] for k in ref_keys} == {k: metrics[0][k] for k in ref_keys}
     # the own-space numbers do move with the space: that is why selection never compares them
@@ -64,30 +67,38 @@ def test_segment_shares_are_reported():
     assert metrics["largest_segment_share"] == pytest.approx(0.95)
 
 
-def test_stability_is_perfect_for_separated_blobs_and_lower_for_noise(blobs):
+def test_silhouette_standard_error_shrinks_with_the_sample(blobs):
     X, _ = blobs
-    assert bootstrap_stability(X, 4, 5, 0.8, 1, 0) == pytest.approx(1.0)
+    labels = fit_kmeans(X, 4, 5, 0).labels_
+    small, large = (MetricSpace.build(X, rows, 0).silhouette_with_error(labels) for rows in (200, 1200))
+    assert 0 < large[1] < small[1]
+    # the standard error is the noise of the mean: two samples of 200 rows differ by a few of them
+    other = MetricSpace.build(X, 200, 1).silhouette_with_error(labels)
+    assert abs(other[0] - small[0]) < 4 * np.hypot(small[1], other[1])
+
+
+SETTINGS = EvaluationSettings(n_init=3, random_state=7, n_refits=4)
+
+
+def test_agreement_is_perfect_for_separated_blobs_and_low_for_noise(blobs):
+    X, _ = blobs
+    labels = fit_kmeans(X, 4, 3, 7).labels_
+    mean, minimum = refit_agreement(X, labels, 4, SETTINGS)
+    assert mean == pytest.approx(1.0) and minimum == pytest.approx(1.0)
     noise = np.random.default_rng(0).uniform(size=(1200, 5))
-    assert bootstrap_stability(noise, 6, 5, 0.8, 1, 0) < 0.9
+    assert refit_agreement(noise, fit_kmeans(noise, 6, 3, 7).labels_, 6, SETTINGS)[0] < 0.9
 
 
-def test_evaluation_is_deterministic_and_complete(blobs):
-    X, _ = blobs
-    space = MetricSpace.build(X, 5000, 0)
-    settings = EvaluationSettings(n_init=3, random_state=7, n_bootstrap=3, bootstrap_n_init=1)
-    first, second = (evaluate_kmeans(space, space, 4, settings) for _ in range(2))
-    first.pop("fit_seconds"), second.pop("fit_seconds")
-    assert first == second
-    assert {"inertia_own", "silhouette_ref", "calinski_harabasz_ref", "davies_bouldin_own", "stability"} <= set(first)
-
-
-def test_knee_of_an_inertia_curve():
-    ks = list(range(2, 11))
-    elbow_at_4 = [1000, 600, 250, 220, 200, 185, 175, 168, 162]
-    assert knee_point(ks, elbow_at_4) == 4
-    assert knee_point(ks[::-1], elbow_at_4[::-1]) == 4  # order does not matter
-    assert knee_point(ks, [100 - 10 * i for i in range(9)]) is None  # a straight line has no knee
-    assert knee_point([2, 3], [10, 5]) is None
+def test_agreement_measures_the_shipped_partition_not_the_procedure(blobs):
+    """Refits that agree with each other still disagree with an unlucky partition: agreement says so."""
+    X, truth = blobs
+    good = fit_kmeans(X, 4, 3, 7).labels_
+    unlucky = good.copy()
+    unlucky[np.isin(good, [0, 1])] = 0  # two true segments merged ...
+    unlucky[(good == 2) & (np.arange(len(X)) % 2 == 0)] = 1  # ... and one split in halves
+    assert refit_agreement(X, good, 4, SETTINGS)[0] == pytest.approx(1.0)
+    mean, minimum = refit_agreement(X, unlucky, 4, SETTINGS)
+    assert mean < 0.8 and minimum <= mean
 
 
 def test_settings_from_parameters():
@@ -95,18 +106,15 @@ def test_settings_from_parameters():
         {
             "n_init": 12,
             "random_state": 3,
-            "stability": {"n_bootstrap": 4, "sample_share": 0.7, "n_init": 2},
+            "agreement": {"n_refits": 4, "sample_share": 0.7},
             "silhouette_max_rows": 100,
             "reference_space": {"columns": "raw"},
         }
     )
-    assert (settings.n_init, settings.n_bootstrap, settings.bootstrap_share, settings.bootstrap_n_init) == (
-        12,
-        4,
-        0.7,
-        2,
-    )
+    assert (settings.n_init, settings.n_refits, settings.refit_share) == (12, 4, 0.7)
     assert settings.reference_space == {"columns": "raw"}
+    with pytest.raises(ValueError, match="sample_share"):
+        EvaluationSettings.from_params({"n_init": 10, "random_state": 0, "agreement": {"sample_share": 1.5}})
 
 
 def test_large_data_fits_on_a_sample_and_still_labels_every_row(blobs):
@@ -116,4 +124,5 @@ def test_large_data_fits_on_a_sample_and_still_labels_every_row(blobs):
     assert len(sampled.labels_) == len(X)
     assert adjusted_rand_score(full.labels_, sampled.labels_) == pytest.approx(1.0)
     assert adjusted_rand_score(truth, sampled.labels_) == pytest.approx(1.0)
-    assert bootstrap_stability(X, 4, 5, 0.8, 1, 0, max_rows=300) == pytest.approx(1.0)
+    sampled_settings = EvaluationSettings(n_init=3, random_state=0, n_refits=3, agreement_max_rows=300)
+    assert refit_agreement(X, sampled.labels_, 4, sampled_settings)[0] == pytest.approx(1.0)

@@ -139,7 +139,11 @@ def choose(
     batch: int = 2,
     max_measured: int = 60,
 ) -> dict[str, Any]:
-    """Apply the rule to ``candidates``; ``measure`` fills agreement and coverage of the ones it is given."""
+    """Apply the rule to ``candidates``; ``measure`` fills agreement and coverage of the ones it is given.
+
+    Candidates are measured ``batch`` at a time (a constant, so the record never depends on parallelism);
+    at most ``max_measured`` are walked before the best admissible one is given up for a fallback.
+    """
     cheap = {id(c): admission.cheap_reasons(c.k, c.metrics) for c in candidates}
     screened = sorted(
         (c for c in candidates if not cheap[id(c)] and math.isfinite(c.silhouette)), key=lambda c: -c.silhouette

@@ -1,9 +1,8 @@
-"""End to end through the real Kedro runner: sweep, nested MLflow runs, selection, training, assignments."""
+"""End to end through the real Kedro runner: sweep, nested MLflow runs, the model choice, training, assignments."""
 
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,13 +14,14 @@ from sklearn.metrics import adjusted_rand_score
 
 from tests.conftest import read_output
 
-# A small sweep: two variants x four k, light stability, so a run takes seconds.
+# A small sweep: two variants x four k, few refits, the search off, so a run takes seconds.
 SMALL_SWEEP: dict[str, Any] = {
     "clustering": {"sweep": {"variants": ["seed_baseline", "winsor_log_standard"], "k_min": 5, "k_max": 8}},
-    "evaluation": {"n_init": 4, "stability": {"n_bootstrap": 4, "n_init": 1}},
+    "evaluation": {"n_init": 4, "agreement": {"n_refits": 4}},
+    "model_choice": {"sources": ["sweep"]},
 }
 N_CANDIDATES = 2 * 4
-PIPELINES = ["data_processing", "clustering", "training"]
+PIPELINES = ["data_processing", "clustering", "tuning", "model_choice", "training"]
 
 
 def sweep_runs(project: Path) -> list[Any]:
@@ -39,13 +39,17 @@ def test_sweep_selects_trains_and_tracks_a_model_that_recovers_the_demo_personas
 
     sweep = read_output(project_copy, "data/08_reporting/sweep_results.csv")
     assert len(sweep) == N_CANDIDATES
-    assert {"silhouette_own", "silhouette_ref", "stability", "smallest_segment_share", "fit_seconds"} <= set(sweep)
+    assert {"silhouette_ref", "silhouette_ref_se", "agreement", "agreement_min", "coverage"} <= set(sweep)
+    assert sweep["agreement"].notna().all()  # every swept k lies within the business bounds here
 
     selection = json.loads((project_copy / "data/08_reporting/model_selection.json").read_text())
     assert selection["mode"] == "rule"
     chosen = selection["chosen"]
-    assert chosen["metrics"]["smallest_segment_share"] >= 0.02 and chosen["metrics"]["stability"] >= 0.8
-    assert len(selection["rejected"]) == N_CANDIDATES - 1
+    assert chosen["source"] == "sweep" and 5 <= chosen["k"] <= 8
+    assert chosen["metrics"]["smallest_segment_share"] >= 0.02 and chosen["metrics"]["agreement"] >= 0.9
+    assert chosen["metrics"]["coverage"] >= 0.9
+    assert len(selection["candidates"]) == N_CANDIDATES
+    assert selection["sources"]["search"] == {"ran": False, "trials": 0, "candidates": 0}
 
     runs = sweep_runs(project_copy)
     assert len(runs) == N_CANDIDATES
@@ -55,7 +59,7 @@ def test_sweep_selects_trains_and_tracks_a_model_that_recovers_the_demo_personas
     assert all("silhouette_ref" in run.data.metrics for run in runs)
     client = MlflowClient(f"sqlite:///{project_copy / 'mlflow.db'}")
     artifacts = {a.path for a in client.list_artifacts(parents.pop(), "sweep")}
-    assert artifacts == {"sweep/sweep_elbow.png", "sweep/sweep_silhouette.png", "sweep/sweep_stability.png"}
+    assert artifacts == {"sweep/sweep_elbow.png", "sweep/sweep_silhouette.png", "sweep/sweep_agreement.png"}
 
     assignments = read_output(project_copy, "data/07_model_output/segment_assignments.parquet")
     assert list(assignments) == ["CUST_ID", "segment", "distance_to_centroid", "second_closest_segment"]
@@ -75,43 +79,7 @@ def test_sweep_selects_trains_and_tracks_a_model_that_recovers_the_demo_personas
     assert list(predicted) == assignments["segment"].head(200).tolist()
 
     # determinism: a second run gives the very same segments
-    run_pipeline(["clustering", "training"], SMALL_SWEEP)
+    run_pipeline(["clustering", "tuning", "model_choice", "training"], SMALL_SWEEP)
     again = read_output(project_copy, "data/07_model_output/segment_assignments.parquet")
     pd.testing.assert_frame_equal(again, assignments)
     assert len(sweep_runs(project_copy)) == 2 * N_CANDIDATES
-
-
-def test_pinned_selection_reproduces_the_seed_recipe(run_pipeline, project_copy):
-    pinned = {
-        "clustering": {
-            "sweep": {"variants": ["seed_baseline"], "k_min": 6, "k_max": 7, "log_nested_runs": False},
-            "selection": {"pinned": {"variant": "seed_baseline", "k": 7}},
-        },
-        "evaluation": {"n_init": 2, "stability": {"n_bootstrap": 2, "n_init": 1}},
-        "training": {"mlflow": {"log_model": False}},
-    }
-    run_pipeline(PIPELINES, pinned)
-    selection = json.loads((project_copy / "data/08_reporting/model_selection.json").read_text())
-    assert selection["mode"] == "pinned"
-    assert (selection["chosen"]["variant"], selection["chosen"]["k"]) == ("seed_baseline", 7)
-    assert "silhouette_ref" in selection["chosen"]["metrics"]
-    assert sweep_runs(project_copy) == []
-    assignments = read_output(project_copy, "data/07_model_output/segment_assignments.parquet")
-    assert assignments["segment"].nunique() == 7
-
-
-def test_on_the_real_table_the_selected_model_has_no_micro_segment(run_pipeline, project_copy, real_table):
-    shutil.copy(real_table, project_copy / "data/01_raw/customers.csv")
-    run_pipeline(
-        PIPELINES,
-        {
-            "clustering": {"sweep": {"variants": ["seed_baseline", "log_standard"], "k_min": 5, "k_max": 8}},
-            "evaluation": {"n_init": 4, "stability": {"n_bootstrap": 4, "n_init": 1}},
-            "training": {"mlflow": {"log_model": False}},
-        },
-    )
-    selection = json.loads((project_copy / "data/08_reporting/model_selection.json").read_text())
-    rejected_seed = [r for r in selection["rejected"] if r["variant"] == "seed_baseline"]
-    assert any("micro-cluster" in reason for r in rejected_seed for reason in r["reasons"])
-    assignments = read_output(project_copy, "data/07_model_output/segment_assignments.parquet")
-    assert assignments["segment"].value_counts(normalize=True).min() >= 0.02

@@ -17,11 +17,12 @@ from bank_segmentation.profiles import build_segment_profiles
 
 CONF = Path(__file__).resolve().parents[3] / "conf" / "base"
 
-PIPELINES = ["data_processing", "clustering", "training", "reporting"]
-# A small sweep keeps the run fast: one variant, k around the planted structure, few bootstraps.
+PIPELINES = ["data_processing", "clustering", "tuning", "model_choice", "training", "reporting"]
+# A small sweep keeps the run fast: one variant, no search, few refits.
 SMALL_SWEEP = {
     "clustering": {"sweep": {"variants": ["winsor_log_standard"], "k_min": 3, "k_max": 9}},
-    "evaluation": {"n_init": 4, "stability": {"n_bootstrap": 3, "n_init": 1}},
+    "evaluation": {"n_init": 4, "agreement": {"n_refits": 3}},
+    "model_choice": {"sources": ["sweep"]},
     "training": {"mlflow": {"log_model": False}},
 }
 REPORTING = Path("data/08_reporting")

@@ -12,6 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from bank_segmentation.candidates import Admission
+from bank_segmentation.choice import Candidate, choose
 from bank_segmentation.pipelines.reporting.figures import segment_figures, selection_figures
 from bank_segmentation.pipelines.reporting.render import (
     render_plotly_figures,
@@ -32,37 +34,86 @@ SWEEP = pd.DataFrame(
             "inertia_own": 1000.0 / k ** (0.5 + i / 10),
             "silhouette_own": 0.2 + 0.01 * k,
             "silhouette_ref": 0.25 + 0.005 * k - 0.01 * i,
-            "stability": 0.95 - 0.02 * k,
+            "agreement": 0.99 - 0.02 * k if 5 <= k <= 8 else None,
+            "coverage": 1.0 if 5 <= k <= 8 else None,
             "smallest_segment_share": 0.3 / k,
         }
         for i, v in enumerate(("seed_baseline", "log_standard"))
         for k in range(2, 9)
     ]
 )
-SELECTION = {
-    "mode": "rule",
-    "rule": "Admissible: 3 <= k <= 8 ... highest silhouette_ref",
-    "thresholds": {"k_min": 3, "k_max": 8, "min_segment_share": 0.02, "min_stability": 0.8},
-    "chosen": {
-        "variant": "log_standard",
-        "k": 6,
-        "steps": "impute=median>log1p[amount]>standard",
-        "metrics": {"silhouette_ref": 0.27, "stability": 0.83},
-    },
-    "runner_up": {"variant": "seed_baseline", "k": 5, "metrics": {"silhouette_ref": 0.26}},
-    "knees": {"seed_baseline": 4, "log_standard": 5},
-    "rejected": [{"variant": "seed_baseline", "k": 8, "reasons": ["stability 0.79 < 0.8 (unstable)"]}],
+RULE = {
+    "k_min": 5,
+    "k_max": 8,
+    "min_segment_share": 0.02,
+    "min_agreement": 0.9,
+    "min_coverage": 0.9,
+    "tie_z": 2.0,
+    "prefer": ["coverage", "agreement", "k", "silhouette_ref"],
+    "tolerances": {"agreement": 0.01},
 }
-CONFIG = {
-    "variant": "tuned-trial-12",
-    "k": 7,
-    "n_init": 10,
-    "random_state": 42,
-    "source": "optuna study bank-segmentation, trial 12 (silhouette_ref 0.3100)",
-    "metrics": {"silhouette_ref": 0.31, "stability": 0.91},
-}
+
+
+def _selection() -> dict:
+    """A model-choice record made by the real rule: seed_baseline k=8 does not reproduce, k=6 ties."""
+    measured = {
+        ("log_standard", 5): (0.2263, 0.982),
+        ("log_standard", 6): (0.2250, 0.985),
+        ("log_standard", 7): (0.2280, 0.970),
+        ("seed_baseline", 8): (0.2319, 0.806),
+    }
+    pool = [
+        Candidate(
+            "sweep",
+            v,
+            k,
+            {"columns": "raw", "log1p": True},
+            "impute=median>log1p[amount]>standard",
+            {"silhouette_ref": sil, "silhouette_ref_se": 0.002, "smallest_segment_share": 0.05},
+        )
+        for (v, k), (sil, _) in measured.items()
+    ]
+
+    def measure(candidates):
+        for c in candidates:
+            agreement = measured[(c.name, c.k)][1]
+            c.metrics.update(
+                agreement=agreement, agreement_min=agreement - 0.05, coverage=1.0, coverage_with_partial=1.0
+            )
+
+    record = choose(pool, Admission.from_params(RULE), measure)
+    record["k_table"] = [
+        {
+            "k": c.k,
+            "chosen": c.id == record["chosen"]["id"],
+            "admissible": c.metrics["agreement"] >= 0.9,
+            **{
+                m: c.metrics.get(m)
+                for m in (
+                    "silhouette_ref",
+                    "silhouette_ref_se",
+                    "agreement",
+                    "agreement_min",
+                    "coverage",
+                    "smallest_segment_share",
+                )
+            },
+        }
+        for c in pool
+        if c.name == "log_standard"
+    ]
+    record["features"] = {"used": ["BALANCE", "PURCHASES"], "left_out": ["TENURE"]}
+    record["sources"] = {
+        "sweep": {"ran": True, "candidates": 4},
+        "search": {"ran": False, "trials": 0, "candidates": 0},
+    }
+    return record
+
+
+SELECTION = _selection()
+CONFIG = {"variant": "log_standard", "k": 6, "n_init": 10, "random_state": 42, "source": "sweep · log_standard · k=6"}
 QUALITY = {
-    "source": "data/01_raw/customers.csv",
+    "source": "/home/analyst/private/bank/data/01_raw/customers.csv",
     "rows_in": 4000,
     "rows_kept": 4000,
     "rows_quarantined": 0,
@@ -83,7 +134,9 @@ def _report(features, assignments, params, data_params, tuning=None) -> tuple[st
     ]
     assert set(render_plotly_figures(*specs)) == {*specs[0], *specs[1]}
     images = render_report_images({**params["figures"], "dpi": 40}, *specs)
-    html = render_report(catalogue, CONFIG, SELECTION, QUALITY, images, params["report"], tuning)
+    html = render_report(
+        catalogue, CONFIG, SELECTION, QUALITY, images, params["report"], tuning, params["feature_labels"]
+    )
     return html, names["name"].tolist()
 
 
@@ -112,22 +165,39 @@ def test_report_escapes_every_data_string(hostile_report):
     assert '<img src="https://' not in html
 
 
-def test_report_tells_the_model_selection_story(hostile_report):
+def test_report_explains_the_model_choice_in_plain_words(hostile_report):
     html, _ = hostile_report
-    assert "Trained model: tuned-trial-12, k = 7" in html
-    assert "chose a different candidate" in html  # the sweep's choice is not what was trained
-    assert "log_standard, k = 6" in html
-    assert "stability 0.79 &lt; 0.8 (unstable)" in html
-    assert "runner-up: seed_baseline, k=5" in html
+    text = html_lib.unescape(re.sub(r"<[^>]+>", " ", html))
+    assert SELECTION["chosen"]["id"] == "sweep · log_standard · k=6"
+    assert "6 segments, from candidate sweep · log_standard · k=6" in text
+    assert "Why 6 segments" in text  # the table: k vs silhouette vs agreement vs coverage
+    assert re.search(r"6 \(chosen\)\s+0\.225 ± 0\.002\s+0\.985 \(min 0\.935\)\s+100%", text)
+    assert "Left out of the model: Tenure" in text
+    assert "the segments do not reproduce" in text  # why seed_baseline k=8 lost
+    assert "Runner-up: sweep · log_standard · k=5" in text
+    assert "Clustering sweep: 4 candidates" in text and "Optuna search: not run in this run" in text
+    for term in ("Silhouette", "Agreement of refits (ARI)", "Typical customer (median)", "PSI", "z-score"):
+        assert term in text
+    assert "months" in text and "/home/analyst" not in html  # units, and no absolute local path
 
 
-def test_report_has_an_optional_tuning_section(demo_portfolio, persona_assignments, reporting_params, data_params):
+def test_report_says_what_the_search_tried(demo_portfolio, persona_assignments, reporting_params, data_params):
     features, _ = demo_portfolio
-    without, _ = _report(features, persona_assignments, reporting_params, data_params)
-    assert 'id="tuning"' not in without
-    summary = {"n_trials": 40, "best_value": 0.31, "best_params": {"k": 6}}
-    with_tuning, _ = _report(features, persona_assignments, reporting_params, data_params, summary)
-    assert 'id="tuning"' in with_tuning and "n_trials" in with_tuning
+    summary = {
+        "ran": True,
+        "trials_added": 30,
+        "trials_total": 60,
+        "trials_feasible": 41,
+        "best_trial": {
+            "steps": "groups=spending,cash_advance>log1p>standard",
+            "k": 7,
+            "metrics": {"silhouette_ref": 0.2283},
+        },
+    }
+    html, _ = _report(features, persona_assignments, reporting_params, data_params, summary)
+    text = html_lib.unescape(re.sub(r"<[^>]+>", " ", html))
+    assert "Optuna search: 30 trials added this run, 60 in the study (41 feasible)" in text
+    assert "groups=spending,cash_advance>log1p>standard, k = 7 (silhouette 0.2283)" in text
 
 
 def _browser() -> str:

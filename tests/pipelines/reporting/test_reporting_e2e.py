@@ -14,11 +14,8 @@ from .conftest import PERSONA_ARCHETYPES, PIPELINES, REPORTING, SMALL_SWEEP
 
 # The seed notebook's recipe, pinned: seed_baseline with k=7.
 SEED_RECIPE = {
-    "clustering": {
-        "sweep": {"variants": ["seed_baseline"], "k_min": 7, "k_max": 7},
-        "selection": {"pinned": {"variant": "seed_baseline", "k": 7}},
-    },
-    "evaluation": {"n_init": 10, "stability": {"n_bootstrap": 2, "n_init": 1}},
+    "model_choice": {"mode": "pinned", "pinned": {"variant": "seed_baseline", "k": 7}},
+    "evaluation": {"agreement": {"n_refits": 2}},
     "training": {"mlflow": {"log_model": False}},
 }
 

@@ -13,15 +13,19 @@ from tests.conftest import read_output
 
 FAST_TRAINING = {
     "clustering": {"sweep": {"variants": ["log_standard"], "k_min": 3, "k_max": 8}},
-    "evaluation": {"stability": {"n_bootstrap": 3}},
-    "training": {"mode": "sweep", "mlflow": {"log_model": False}},
+    "evaluation": {"agreement": {"n_refits": 3}},
+    "model_choice": {"sources": ["sweep"]},
+    "training": {"mlflow": {"log_model": False}},
 }
 
 
 @pytest.fixture
 def trained_project(run_pipeline, project_copy):
     """A project copy where data processing, clustering and training have run."""
-    run_pipeline(pipelines=["data_processing", "clustering", "training", "reporting"], params=FAST_TRAINING)
+    run_pipeline(
+        pipelines=["data_processing", "clustering", "tuning", "model_choice", "training", "reporting"],
+        params=FAST_TRAINING,
+    )
     return project_copy
 
 

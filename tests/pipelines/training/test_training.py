@@ -1,4 +1,4 @@
-"""Training nodes: the segmentation config, the final model and the customer assignments."""
+"""Training nodes: the final model (the partition the choice scored) and the customer assignments."""
 
 from __future__ import annotations
 
@@ -11,12 +11,13 @@ import pandas as pd
 import pytest
 import yaml
 
+from bank_segmentation.evaluation import EvaluationSettings, fit_kmeans
 from bank_segmentation.pipelines.training.nodes import (
     assign_segments,
-    build_segmentation_config,
     model_columns,
     train_segmentation_model,
 )
+from bank_segmentation.preprocessing import build_preprocessor, feature_space
 from tests.test_preprocessing import demo_model_input
 
 CONF = Path(__file__).resolve().parents[3] / "conf" / "base"
@@ -36,48 +37,37 @@ def model_input(params: dict[str, Any]) -> pd.DataFrame:
     return demo_model_input(2000, 3, params)
 
 
-def selection(variant: str, k: int, params: dict[str, Any]) -> dict[str, Any]:
-    spec = params["clustering"]["variants"][variant]
-    return {"mode": "rule", "chosen": {"variant": variant, "k": k, "spec": spec, "metrics": {}}}
+def config(variant: str, k: int, params: dict[str, Any]) -> dict[str, Any]:
+    """The segmentation config the model choice writes."""
+    return {
+        "variant": variant,
+        "spec": params["clustering"]["variants"][variant],
+        "k": k,
+        "n_init": params["evaluation"]["n_init"],
+        "random_state": params["evaluation"]["random_state"],
+        "source": f"sweep · {variant} · k={k} (rule)",
+    }
 
 
-def test_config_follows_the_sweep_selection_by_default(params):
-    config = build_segmentation_config(
-        selection("winsor_log_standard", 6, params), params["training"], params["clustering"], params["evaluation"]
-    )
-    assert set(config) == {"variant", "spec", "k", "n_init", "random_state", "source"}
-    assert (config["variant"], config["k"]) == ("winsor_log_standard", 6)
-    assert config["spec"]["winsorize"] == 0.99 and config["spec"]["scaler"] == "standard"
-    assert config["n_init"] == params["evaluation"]["n_init"]
-    assert "model_selection" in config["source"]
-    yaml.safe_load(yaml.safe_dump(config))  # plain YAML, the format tuning also writes
-
-
-def test_pinned_mode_trains_the_pinned_variant_whatever_the_sweep_chose(params):
-    training = {**params["training"], "mode": "pinned", "pinned": {"variant": "seed_baseline", "k": 7}}
-    config = build_segmentation_config(
-        selection("log_standard", 4, params), training, params["clustering"], params["evaluation"]
-    )
-    assert (config["variant"], config["k"]) == ("seed_baseline", 7)
-    assert config["source"].startswith("pinned")
-
-
-@pytest.mark.parametrize(
-    ("training", "message"),
-    [({"mode": "guess"}, "training.mode"), ({"mode": "pinned", "pinned": {"variant": "nope", "k": 3}}, "nope")],
-)
-def test_invalid_training_modes_are_refused(training, message, params):
-    with pytest.raises(ValueError, match=message):
-        build_segmentation_config(
-            selection("log_standard", 4, params), training, params["clustering"], params["evaluation"]
+def test_training_ships_the_very_partition_the_model_choice_scored(params, model_input):
+    """Agreement and coverage were measured on a partition: the model must reproduce it, customer by customer."""
+    roles, groups = feature_space(params["schema"], params["features"])
+    settings = EvaluationSettings.from_params(params["evaluation"])
+    scorer_X = np.asarray(
+        build_preprocessor(params["clustering"]["variants"]["log_standard"], roles, groups, 42).fit_transform(
+            model_input
         )
+    )
+    scored = fit_kmeans(scorer_X, 6, settings.n_init, settings.random_state, settings.fit_max_rows).labels_
+    model = train_segmentation_model(
+        model_input, config("log_standard", 6, params), params["schema"], params["features"], params["evaluation"]
+    )
+    np.testing.assert_array_equal(model.predict(model_input), scored)
 
 
 def test_model_assigns_every_customer_and_scores_new_ones_without_refit(params, model_input):
-    config = build_segmentation_config(
-        selection("log_standard", 5, params), params["training"], params["clustering"], params["evaluation"]
-    )
-    model = train_segmentation_model(model_input, config, params["schema"], params["features"], params["evaluation"])
+    chosen = config("log_standard", 5, params)
+    model = train_segmentation_model(model_input, chosen, params["schema"], params["features"], params["evaluation"])
     assignments = assign_segments(model, model_input, params["schema"])
     assert list(assignments) == ["CUST_ID", "segment", "distance_to_centroid", "second_closest_segment"]
     assert assignments["CUST_ID"].tolist() == model_input["CUST_ID"].tolist()
@@ -89,5 +79,5 @@ def test_model_assigns_every_customer_and_scores_new_ones_without_refit(params, 
     restored = pickle.loads(pickle.dumps(model))
     new_customers = demo_model_input(200, 4, params)
     np.testing.assert_array_equal(restored.predict(new_customers), model.predict(new_customers))
-    again = train_segmentation_model(model_input, config, params["schema"], params["features"], params["evaluation"])
+    again = train_segmentation_model(model_input, chosen, params["schema"], params["features"], params["evaluation"])
     np.testing.assert_array_equal(again.predict(new_customers), model.predict(new_customers))

@@ -15,7 +15,7 @@ from kedro.framework.startup import bootstrap_project
 from tests.conftest import REPO_ROOT, make_project_copy
 
 # Light scoring so a trial takes a fraction of a second; the search space itself is the shipped one.
-FAST_EVALUATION: dict[str, Any] = {"n_init": 3, "stability": {"n_bootstrap": 3, "n_init": 1}}
+FAST_EVALUATION: dict[str, Any] = {"n_init": 3, "agreement": {"n_refits": 3}}
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +31,7 @@ def demo_inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             session.run(pipeline_names=["data_processing"])
     return {
         "model_input": pd.read_parquet(project / "data/05_model_input/model_input.parquet"),
+        "customer_features": pd.read_parquet(project / "data/04_feature/customer_features.parquet"),
         "params": params,
         "project": project,
     }
@@ -46,8 +47,24 @@ def tuning_params(storage: Path, **study: Any) -> dict[str, Any]:
 
 
 def evaluation_params(params: dict[str, Any]) -> dict[str, Any]:
-    """The project's evaluation block made light (fewer restarts and bootstrap fits)."""
+    """The project's evaluation block made light (fewer restarts and refits)."""
     evaluation = copy.deepcopy(params["evaluation"])
     evaluation["n_init"] = FAST_EVALUATION["n_init"]
-    evaluation["stability"].update(FAST_EVALUATION["stability"])
+    evaluation["agreement"].update(FAST_EVALUATION["agreement"])
     return evaluation
+
+
+def tune_inputs(demo_inputs: dict[str, Any], tuning: dict[str, Any], **choice: Any) -> dict[str, Any]:
+    """Keyword arguments of ``tune_segmentation`` on the demo inputs (model choice parameters overridable)."""
+    params = demo_inputs["params"]
+    return {
+        "model_input": demo_inputs["model_input"],
+        "customer_features": demo_inputs["customer_features"],
+        "tuning": tuning,
+        "evaluation": evaluation_params(params),
+        "model_choice": {**params["model_choice"], **choice},
+        "schema": params["schema"],
+        "features": params["features"],
+        "naming": params["reporting"]["naming"],
+        "profiles": params["reporting"]["profiles"],
+    }

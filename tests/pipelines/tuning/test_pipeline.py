@@ -1,5 +1,5 @@
-"""End to end through the real Kedro runner: the study persists, every trial is a nested MLflow run, and
-training fits the tuned configuration."""
+"""End to end through the real Kedro runner: the study persists, every trial is a nested MLflow run, every
+(trial, k) is a candidate of the model choice, and training fits the chosen one."""
 
 from __future__ import annotations
 
@@ -17,10 +17,10 @@ from bank_segmentation.preprocessing import build_preprocessor, feature_space
 from tests.pipelines.tuning.conftest import FAST_EVALUATION
 
 FAST: dict[str, Any] = {
-    "clustering": {"sweep": {"variants": ["log_standard"], "k_min": 3, "k_max": 4}},
     "evaluation": FAST_EVALUATION,
     "tuning": {"study": {"n_trials": 5}},
-    "training": {"mode": "tuned", "mlflow": {"log_model": False}},
+    "model_choice": {"sources": ["search"]},
+    "training": {"mlflow": {"log_model": False}},
 }
 
 
@@ -42,29 +42,38 @@ def latest_model(project: Path) -> Any:
 
 
 def test_kedro_run_tunes_tracks_every_trial_trains_the_winner_and_a_rerun_continues(run_pipeline, project_copy):
-    run_pipeline(["data_processing", "clustering", "tuning", "training"], FAST)
+    run_pipeline(["data_processing", "clustering", "tuning", "model_choice", "training"], FAST)
 
     assert len(study_trials(project_copy)) == 5
-    best = yaml.safe_load((project_copy / "data/06_models/best_segmentation_config.yml").read_text())
     summary = json.loads((project_copy / "data/08_reporting/tuning_summary.json").read_text())
-    assert summary["best_trial"]["number"] == best["trial"] and summary["trials_total"] == 5
+    assert summary["ran"] and summary["trials_total"] == 5
     assert (project_copy / "data/08_reporting/tuning/optimisation_history.html").stat().st_size > 0
-    assert best["metrics"]["smallest_segment_share"] >= 0.02 and best["metrics"]["stability"] >= 0.8
+    best = summary["best_trial"]
+    assert best["metrics"]["smallest_segment_share"] >= 0.02 and best["metrics"]["agreement"] >= 0.9
 
-    # training fitted exactly the tuned configuration
+    # the search alone fed the model choice: every trial fitted every k of the business bounds
+    selection = json.loads((project_copy / "data/08_reporting/model_selection.json").read_text())
+    trials = pd.read_csv(project_copy / "data/08_reporting/tuning_trials.csv")
+    complete = trials[(trials["state"] == "COMPLETE") & trials["duplicate_of"].isna()]
+    assert len(selection["candidates"]) == 4 * len(complete)
+    assert selection["sources"]["sweep"]["ran"] is False
+    chosen = selection["chosen"]
+    assert chosen["source"] == "search" and 5 <= chosen["k"] <= 8
+
+    # training fitted exactly the chosen configuration, with the shipped restarts
     config = yaml.safe_load((project_copy / "data/06_models/segmentation_config.yml").read_text())
-    assert (config["spec"], config["k"], config["n_init"]) == (best["spec"], best["k"], best["n_init"])
+    assert (config["spec"], config["k"]) == (chosen["spec"], chosen["k"])
     model = latest_model(project_copy)
-    assert model.named_steps["segment"].n_clusters == best["k"]
-    assert model.named_steps["segment"].n_init == best["n_init"]
+    assert model.named_steps["segment"].n_clusters == chosen["k"]
+    assert model.named_steps["segment"].n_init == FAST_EVALUATION["n_init"]
     params = yaml.safe_load((project_copy / "conf/base/parameters_data_processing.yml").read_text())
     roles, groups = feature_space(params["schema"], params["features"])
-    expected = build_preprocessor(best["spec"], roles, groups)
+    expected = build_preprocessor(chosen["spec"], roles, groups)
     fitted = model.named_steps["preprocess"]
     assert [name for name, _ in fitted.steps] == [name for name, _ in expected.steps]
     assert list(fitted.named_steps["select"].columns) == list(expected.named_steps["select"].columns)
     assignments = pd.read_parquet(project_copy / "data/07_model_output/segment_assignments.parquet")
-    assert assignments["segment"].nunique() == best["k"]
+    assert assignments["segment"].nunique() == chosen["k"]
 
     # every trial is a nested run of the kedro run, with its state, objective and constraints
     runs = tuning_runs(project_copy)
@@ -73,7 +82,8 @@ def test_kedro_run_tunes_tracks_every_trial_trains_the_winner_and_a_rerun_contin
     assert sorted(int(r.data.tags["trial_number"]) for r in runs) == list(range(5))
     complete = [r for r in runs if r.data.tags["state"] == "COMPLETE"]
     assert complete and all(
-        {"silhouette_ref", "objective_silhouette_ref", "constraint_min_segment_share"} <= set(r.data.metrics)
+        {"silhouette_ref", "objective_silhouette_ref", "constraint_min_agreement", "silhouette_ref_k5"}
+        <= set(r.data.metrics)
         for r in complete
     )
     parent = MlflowClient(f"sqlite:///{project_copy / 'mlflow.db'}")

@@ -17,9 +17,12 @@ def shipped_space() -> dict:
     return yaml.safe_load((REPO_ROOT / "conf/base/parameters_tuning.yml").read_text())["tuning"]["search_space"]
 
 
+KS = (5, 6, 7, 8)  # the business bounds of model_choice.rule
+
+
 def test_grid_enumerates_every_combination_once_and_flags_too_few_groups():
     space = shipped_space()
-    points = list(grid(space))
+    points = list(grid(space, KS))
     n_groups = len(space["groups"])
     outliers = sum(
         len(space["outliers"]["winsorize_quantiles"]) if "winsorize" in c else 1 for c in space["outliers"]["choices"]
@@ -28,28 +31,17 @@ def test_grid_enumerates_every_combination_once_and_flags_too_few_groups():
         {"none": 1, "components": len(space["pca"]["components"]), "variance": len(space["pca"]["variance"])}[c]
         for c in space["pca"]["choices"]
     )
-    k = space["k"][1] - space["k"][0] + 1
-    expected = 2**n_groups * outliers * len(space["scalers"]) * pca * k * len(space["n_init"])
-    # k and n_init are tried in full by every trial (per_trial): a grid candidate covers all of them
-    assert set(space["per_trial"]) == {"k", "n_init"}
-    assert all(len(p.settings) == k * len(space["n_init"]) for p in points)
-    assert sum(len(p.settings) for p in points) == expected
+    expected = 2**n_groups * outliers * len(space["scalers"]) * pca
+    # k is tried in full by every trial, restarts are never searched
+    assert len(points) == expected
+    assert all(p.ks == KS for p in points)
+    assert not {"k", "n_init"} & set(space)
     assert len({tuple(sorted(p.params.items())) for p in points}) == len(points)
 
     too_few = sum(math.comb(n_groups, i) for i in range(space["min_groups"]))
     invalid = [p for p in points if p.spec is None]
-    assert sum(len(p.settings) for p in invalid) == expected // 2**n_groups * too_few
+    assert len(invalid) == expected // 2**n_groups * too_few
     assert all(len(p.groups) < space["min_groups"] and p.invalid_reason for p in invalid)
-
-
-def test_without_per_trial_choices_k_and_n_init_are_sampled_and_enumerated():
-    space = {**shipped_space(), "per_trial": []}
-    points = list(grid(space))
-    assert all(len(p.settings) == 1 for p in points)
-    assert {p.params["k"] for p in points} == set(range(space["k"][0], space["k"][1] + 1))
-    assert {p.params["n_init"] for p in points} == set(space["n_init"])
-    full = list(grid(shipped_space()))
-    assert len(points) == sum(len(p.settings) for p in full)
 
 
 def test_every_kind_of_grid_point_is_a_spec_the_shared_builder_fits(demo_inputs):
@@ -57,7 +49,7 @@ def test_every_kind_of_grid_point_is_a_spec_the_shared_builder_fits(demo_inputs)
     roles, groups = feature_space(params["schema"], params["features"])
     sample = demo_inputs["model_input"].head(1500)
     seen = set()
-    for candidate in grid(shipped_space()):
+    for candidate in grid(shipped_space(), KS):
         if candidate.spec is None:
             continue
         kind = (candidate.params["outliers"], candidate.params["scaler"], candidate.params["pca"])
@@ -73,14 +65,13 @@ def test_every_kind_of_grid_point_is_a_spec_the_shared_builder_fits(demo_inputs)
 def test_a_trial_samples_a_point_of_the_grid():
     space = shipped_space()
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=3))
-    grid_params = {tuple(sorted(p.params.items())) for p in grid(space)}
-    k_low, k_high = space["k"]
+    grid_params = {tuple(sorted(p.params.items())) for p in grid(space, KS)}
     for _ in range(20):
         trial = study.ask()
-        candidate = suggest_config(trial, space)
+        candidate = suggest_config(trial, space, KS)
         assert tuple(sorted(trial.params.items())) in grid_params
         assert "k" not in trial.params and "n_init" not in trial.params
-        assert candidate.settings == [(k, n) for k in range(k_low, k_high + 1) for n in space["n_init"]]
+        assert candidate.ks == KS
         study.tell(trial, 0.0)
 
 

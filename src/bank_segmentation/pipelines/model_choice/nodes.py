@@ -173,7 +173,7 @@ def choose_segmentation(
                     "model_choice: no candidate to choose from; list at least one of sweep, search in "
                     "model_choice.sources, or set model_choice.mode: pinned"
                 )
-            record = choose(pool, admission, measure, batch=max(1, int(model_choice["n_jobs"])))
+            record = choose(pool, admission, measure)
             chosen = next(c for c in pool if c.id == record["chosen"]["id"])
         record["k_table"] = _k_table(chosen, pool, admission, measure)
     record["sources"] = {

@@ -229,7 +229,8 @@ def to_matplotlib(spec: Mapping[str, Any], dpi: int) -> Figure:
                 ax.tick_params(axis="x", labelrotation=50, labelsize=8)
                 for label in ax.get_xticklabels():
                     label.set_horizontalalignment("right")
-        axes[0].legend(fontsize=7, loc="best")
+        if axes[0].get_legend_handles_labels()[0]:  # nothing to explain when no series was drawn
+            axes[0].legend(fontsize=7, loc="best")
     elif kind == "scatter":
         fig = Figure(figsize=(8, 6), dpi=dpi, layout="constrained")
         ax = fig.subplots()

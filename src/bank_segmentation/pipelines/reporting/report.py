@@ -210,7 +210,7 @@ def _why_k(selection: Mapping[str, Any]) -> str:
     """The chosen feature space at every k of the bounds: silhouette, agreement, coverage, smallest segment."""
     rows = [
         [
-            f"{r['k']}{'  (chosen)' if r['chosen'] else ''}",
+            f"{r['k']}{' (chosen)' if r['chosen'] else ''}",
             f"{_decimal(r.get('silhouette_ref'))} ± {_decimal(r.get('silhouette_ref_se'))}",
             f"{_decimal(r.get('agreement'))} (min {_decimal(r.get('agreement_min'))})",
             _percent(r.get("coverage")),
