@@ -1,10 +1,11 @@
 """The science of the default ``kedro run`` as a plain script: no Kedro, no MLflow, no report.
 
 Same input file, same parameters (conf/base), same node functions in the same order: validation,
-imputation, KPIs, model input; the sweep (every variant x k, reference-space metrics, bootstrap stability)
-and its selection rule; the Optuna study (same SQLite storage, sampler, seed and number of trials); the
-final fit and the customers' segments. Left out: Kedro (session, catalog, hooks, dataset files), MLflow
-(nested runs, model logging and registration) and everything of the reporting pipeline and the plots.
+imputation, KPIs, model input; the sweep (every variant x k, reference-space metrics, agreement of refits and
+archetype coverage within the business bounds); the Optuna study (same SQLite storage, sampler, seed and
+number of trials); the model choice over both; the final fit and the customers' segments. Left out: Kedro
+(session, catalog, hooks, dataset files), MLflow (nested runs, model logging and registration) and everything
+of the reporting pipeline and the plots.
 
     uv run python benchmarks/plain_science.py PROJECT_DIR [--timings timings.json]
 
@@ -36,7 +37,7 @@ def _science_modules_without_framework() -> None:
 
     package_root = Path(bank_segmentation.__file__).parent
     sys.modules["bank_segmentation.tracking"] = types.ModuleType("bank_segmentation.tracking")
-    for name in ("data_processing", "clustering", "tuning", "training"):
+    for name in ("data_processing", "clustering", "tuning", "model_choice", "training"):
         stub = types.ModuleType(f"bank_segmentation.pipelines.{name}")
         stub.__path__ = [str(package_root / "pipelines" / name)]
         sys.modules[stub.__name__] = stub
@@ -55,6 +56,7 @@ def run(project: Path) -> dict[str, float]:
     _science_modules_without_framework()
     from bank_segmentation.pipelines.clustering import nodes as clustering
     from bank_segmentation.pipelines.data_processing import nodes as data_processing
+    from bank_segmentation.pipelines.model_choice import nodes as model_choice
     from bank_segmentation.pipelines.training import nodes as training
     from bank_segmentation.pipelines.tuning import nodes as tuning
 
@@ -84,17 +86,20 @@ def run(project: Path) -> dict[str, float]:
     data_processing.summarise_data_quality(report, validated, imputed, schema)
     lap("data_processing")
 
-    sweep = clustering.sweep_segmentations(model_input, params["clustering"], params["evaluation"], schema, features)
-    selection = clustering.select_segmentation(sweep, params["clustering"])
+    choice, naming, profiles = params["model_choice"], params["reporting"]["naming"], params["reporting"]["profiles"]
+    scoring = (params["evaluation"], choice, schema, features, naming, profiles)
+    sweep = clustering.sweep_segmentations(model_input, customer_features, params["clustering"], *scoring)
     lap("clustering")
 
-    trials, tuning_run = tuning.tune_segmentation(model_input, params["tuning"], params["evaluation"], schema, features)
-    best, _ = tuning.select_tuned_segmentation(trials, tuning_run, params["evaluation"])
+    trials, tuning_run = tuning.tune_segmentation(model_input, customer_features, params["tuning"], *scoring)
+    tuning.summarise_search(trials, tuning_run)
     lap("tuning")
 
-    config = training.build_segmentation_config(
-        selection, params["training"], params["clustering"], params["evaluation"], best
+    _, config = model_choice.choose_segmentation(
+        sweep, trials, model_input, customer_features, choice, params["clustering"], *scoring
     )
+    lap("model_choice")
+
     model = training.train_segmentation_model(model_input, config, schema, features, params["evaluation"])
     training.assign_segments(model, model_input, schema)
     lap("training")

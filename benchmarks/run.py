@@ -10,8 +10,10 @@ Sections (``--only``), each measured as the median over ``--repeats`` fresh proc
            of the project (empty MLflow store, empty Optuna study): wall, CPU, peak memory, per pipeline/node
   plain    the same science as a plain script (benchmarks/plain_science.py): no Kedro, MLflow or report;
            framework overhead = demo / plain
+  pinned   cold ``uv run kedro run`` of the default pipeline with the model pinned (model_choice.mode=pinned):
+           the sweep and the search skip themselves, so it must be faster than the demo run
   scaling  synthetic portfolios of ``--sizes`` customers (bank_segmentation.demo.generate_portfolio):
-           data processing + a FIXED configuration (no search: one variant, one k, training.mode pinned)
+           data processing + a FIXED configuration (model_choice.mode pinned: no sweep, no search)
            + its metrics + scoring (``--score-share`` of new customers) + reporting, through ``kedro run``
   mlflow   cost of one nested MLflow run (batched log_batch vs one call per value) and of a fresh store
 Tuning trials per second come from the demo runs (the tune_segmentation node, MLflow logging included).
@@ -36,20 +38,20 @@ from typing import Any
 import harness
 from harness import REPO_ROOT, median, median_dict
 
-SECTIONS = ("startup", "demo", "plain", "scaling", "mlflow")
+SECTIONS = ("startup", "demo", "plain", "pinned", "scaling", "mlflow")
 DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
-SCALING_PIPELINES = "data_processing,clustering,training,reporting,scoring"
-# A fixed configuration: the pinned seed recipe, no search (the sweep scores just this one candidate).
+SCALING_PIPELINES = "data_processing,clustering,tuning,model_choice,training,reporting,scoring"
+# A fixed configuration: the pinned seed recipe; the sweep and the search skip themselves.
 FIXED_CONFIGURATION = {
-    "clustering.sweep.variants": "[seed_baseline]",
-    "clustering.sweep.k_min": "7",
-    "clustering.sweep.k_max": "7",
-    "training.mode": "pinned",
+    "model_choice.mode": "pinned",
+    "model_choice.pinned.variant": "seed_baseline",
+    "model_choice.pinned.k": "7",
 }
 SCALING_SEED = 20240601
 TARGETS = {
     "overhead_ratio": 1.5,  # demo wall time / plain science wall time
     "demo_wall_seconds": 60.0,  # cold `uv run kedro run`, 2 cores
+    "pinned_vs_demo": 1.0,  # pinned run wall / demo run wall: a pinned run must be faster
     "million_wall_seconds": 180.0,  # 1M customers end to end, fixed configuration
     "million_peak_mb": 4096.0,
     "linearity_exponent": 1.15,  # t ~ rows^e from 100k to 1M; 1 is linear
@@ -78,6 +80,14 @@ def demo_run(workdir: Path, i: int, membership: Mapping[str, list[str]]) -> dict
     """One cold ``uv run kedro run`` (default pipeline) in a fresh project copy."""
     run = _kedro_run(harness.make_project_copy(workdir / f"demo-{i}"), [], membership)
     _say(f"demo run {i + 1}: {run['wall_seconds']:.1f} s wall, {run['cpu_seconds']:.1f} s CPU")
+    return run
+
+
+def pinned_run(workdir: Path, i: int, membership: Mapping[str, list[str]]) -> dict[str, Any]:
+    """One cold ``uv run kedro run`` with the model pinned (no sweep, no search), in a fresh project copy."""
+    params = ",".join(f"{k}={v}" for k, v in FIXED_CONFIGURATION.items())
+    run = _kedro_run(harness.make_project_copy(workdir / f"pinned-{i}"), ["--params", params], membership)
+    _say(f"pinned run {i + 1}: {run['wall_seconds']:.1f} s wall, {run['cpu_seconds']:.1f} s CPU")
     return run
 
 
@@ -121,13 +131,17 @@ def bench_demo_and_plain(
     workdir: Path, repeats: int, membership: Mapping[str, list[str]], sections: Sequence[str]
 ) -> dict[str, Any]:
     """Demo and plain runs, interleaved (demo, plain, demo, ...) so that both see the same machine load."""
-    demo_runs, plain_runs = [], []
+    demo_runs, plain_runs, pinned_runs = [], [], []
     for i in range(repeats):
         if "demo" in sections:
             demo_runs.append(demo_run(workdir, i, membership))
         if "plain" in sections:
             plain_runs.append(plain_run(workdir, i))
+        if "pinned" in sections:
+            pinned_runs.append(pinned_run(workdir, i, membership))
     out: dict[str, Any] = {}
+    if pinned_runs:
+        out["pinned"] = _summarise_kedro_runs(pinned_runs)
     if demo_runs:
         out["demo"] = summarise_demo(workdir, demo_runs)
     if plain_runs:
@@ -190,7 +204,7 @@ t0 = time.perf_counter()
 mlflow.set_experiment("benchmark")
 store = time.perf_counter() - t0
 params = {"variant": "log_standard", "steps": "impute=median>log1p[amount,count]>standard", "k": 7, "n_init": 10,
-          "seed": 42, "n_rows": 8950, "n_bootstrap": 10}
+          "seed": 42, "n_rows": 8950, "agreement_refits": 10}
 metrics = {f"metric_{i}": 0.1 * i for i in range(14)}
 tags = {"stage": "sweep", "variant": "log_standard", "k": 7}
 with mlflow.start_run(run_name="parent"):
@@ -380,6 +394,19 @@ def build_table(results: Mapping[str, Any]) -> list[tuple[str, str, str, str]]:
                 "",
             )
         )
+    pinned = results.get("pinned")
+    if pinned:
+        rows.append(("pinned `kedro run` (no sweep, no search), cold: wall", fmt(pinned["wall_seconds"], "s"), "", ""))
+        if demo:
+            ratio = pinned["wall_seconds"] / demo["wall_seconds"]
+            rows.append(
+                (
+                    "  pinned / demo wall",
+                    f"{ratio:.2f}x",
+                    f"< {TARGETS['pinned_vs_demo']:.0f}x",
+                    verdict(ratio, TARGETS["pinned_vs_demo"]),
+                )
+            )
     if plain:
         rows.append(("plain science script: wall", fmt(plain["wall_seconds"], "s"), "", ""))
         rows.append(("  CPU (user+sys)", fmt(plain["cpu_seconds"], "s"), "", ""))
@@ -505,9 +532,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             before = harness.load_average()
             if section == "startup":
                 results[section] = bench_startup(workdir, args.repeats)
-            elif section == "demo" or (section == "plain" and "demo" not in args.only):
+            elif section == "demo" or (section in ("plain", "pinned") and "demo" not in args.only):
                 results.update(bench_demo_and_plain(workdir, args.repeats, membership, args.only))
-            elif section == "plain":
+            elif section in ("plain", "pinned"):
                 continue  # measured with the demo runs, interleaved
             elif section == "scaling":
                 repeats = args.scaling_repeats or args.repeats

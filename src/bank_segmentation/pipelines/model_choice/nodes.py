@@ -100,9 +100,10 @@ def _measurer(scorer: CandidateScorer, n_jobs: int) -> Any:
 
 
 def _k_table(chosen: Candidate, pool: Sequence[Candidate], admission: Admission, measure: Any) -> list[dict]:
-    """The chosen feature space at every k of the bounds: why this k (silhouette, agreement, coverage)."""
+    """The chosen feature space at every k of the bounds (a pin: at its own k only): why this k."""
     same = {c.k: c for c in pool if (c.source, c.name) == (chosen.source, chosen.name)}
-    rows = [same.get(k) or Candidate(chosen.source, chosen.name, k, chosen.spec, chosen.steps) for k in admission.ks]
+    ks = [chosen.k] if chosen.source == "pinned" else admission.ks
+    rows = [same.get(k) or Candidate(chosen.source, chosen.name, k, chosen.spec, chosen.steps) for k in ks]
     measure([c for c in rows if not c.measured])
     return [
         {
