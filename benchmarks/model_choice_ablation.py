@@ -46,7 +46,6 @@ from bank_segmentation.choice import Candidate, choose
 from bank_segmentation.evaluation import EvaluationSettings, MetricSpace, refit_agreement, thread_limit
 from bank_segmentation.naming import name_segments
 from bank_segmentation.pipelines.model_choice.nodes import search_candidates, sweep_candidates
-from bank_segmentation.preprocessing import feature_space
 from bank_segmentation.profiles import build_segment_profiles
 from bank_segmentation.workspace import copy_project
 
@@ -100,14 +99,12 @@ class Pool:
         params = data["params"]
         self.params = params
         self.settings = EvaluationSettings.from_params(params["evaluation"])
-        roles, groups = feature_space(params["schema"], params["features"])
-        self.scorer = CandidateScorer(
+        self.scorer = CandidateScorer.from_params(
             data["model_input"],
             data["customer_features"],
-            params["schema"]["id_column"],
-            roles,
-            groups,
-            self.settings,
+            params["evaluation"],
+            params["schema"],
+            params["features"],
             params["reporting"]["naming"],
             params["reporting"]["profiles"],
         )

@@ -31,10 +31,20 @@ from bank_segmentation.evaluation import (
     space_metrics,
 )
 from bank_segmentation.naming import archetype_coverage, name_segments
-from bank_segmentation.preprocessing import build_preprocessor
+from bank_segmentation.preprocessing import build_preprocessor, feature_space
 from bank_segmentation.profiles import SEGMENT, build_segment_profiles
 
 MEASURED = ("agreement", "agreement_min", "coverage", "coverage_with_partial")
+# What every candidate carries into the model choice: its reference-space scores, then the measured metrics.
+CANDIDATE_METRICS = (
+    "silhouette_ref",
+    "silhouette_ref_se",
+    "calinski_harabasz_ref",
+    "davies_bouldin_ref",
+    "smallest_segment_share",
+    "largest_segment_share",
+    *MEASURED,
+)
 PREFERENCES = ("coverage", "k", "silhouette_ref", "agreement")
 
 
@@ -176,6 +186,22 @@ class CandidateScorer:
         self.profiles = profiles
         self.reference: MetricSpace = reference_space(model_input, roles, groups, settings)
 
+    @classmethod
+    def from_params(
+        cls,
+        model_input: pd.DataFrame,
+        customer_features: pd.DataFrame,
+        evaluation: Mapping[str, Any],
+        schema: Mapping[str, Any],
+        features: Mapping[str, Any],
+        naming: Mapping[str, Any],
+        profiles: Mapping[str, Any],
+    ) -> CandidateScorer:
+        """The scorer of the project's parameter blocks (evaluation, schema, features, naming, profiles)."""
+        roles, groups = feature_space(schema, features)
+        settings = EvaluationSettings.from_params(evaluation)
+        return cls(model_input, customer_features, schema["id_column"], roles, groups, settings, naming, profiles)
+
     def features(self, spec: Mapping[str, Any]) -> np.ndarray:
         """The candidate's own feature space (where K-means runs)."""
         pipeline = build_preprocessor(spec, self.roles, self.groups, self.settings.random_state)
@@ -194,7 +220,9 @@ class CandidateScorer:
     def coverage(self, labels: np.ndarray) -> tuple[float, float]:
         """Share of customers in archetype-named segments: full matches, and with partial matches."""
         assignments = pd.DataFrame({self.id_column: self.customer_features[self.id_column].to_numpy(), SEGMENT: labels})
-        profiles = build_segment_profiles(self.customer_features, assignments, self.id_column, self.profiles)
+        # names read per-segment statistics only: the portfolio volume shares of the profiles are not needed
+        settings = {**self.profiles, "volume_columns": {}}
+        profiles = build_segment_profiles(self.customer_features, assignments, self.id_column, settings)
         names = name_segments(profiles, self.naming, {})
         return archetype_coverage(names, profiles), archetype_coverage(names, profiles, partial=True)
 

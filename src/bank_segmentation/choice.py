@@ -117,9 +117,8 @@ def rank_ties(
                 for c in pool:
                     if c not in kept:
                         tolerance = tolerances.get(key, 0.0)
-                        lost[id(c)] = (
-                            f"fewer {_WORDS[key][0]}: {_shown(c, key)} vs {_shown(leader, key)}"
-                            + (f" (more than {tolerance:g} apart)" if tolerance else "")
+                        lost[id(c)] = f"fewer {_WORDS[key][0]}: {_shown(c, key)} vs {_shown(leader, key)}" + (
+                            f" (more than {tolerance:g} apart)" if tolerance else ""
                         )
             pool = kept
         winner = max(pool, key=lambda c: c.silhouette)
@@ -184,9 +183,7 @@ def choose(
             statuses[key], reasons[key] = REJECTED, admission.measured_reasons(c.metrics)
         elif c in ties:
             statuses[key] = RUNNER_UP if c is runner_up else TIED
-            reasons[key] = [
-                f"tied with the chosen candidate on silhouette (within noise), but {lost[id(c)]}"
-            ]
+            reasons[key] = [f"tied with the chosen candidate on silhouette (within noise), but {lost[id(c)]}"]
         else:
             floor = _tie_floor(best, c, admission.tie_z)
             statuses[key] = RUNNER_UP if c is runner_up else (ADMISSIBLE if admissible(c) else REJECTED)

@@ -5,11 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import os
+import tempfile
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pandas as pd
 from kedro.io import AbstractDataset
+from kedro_datasets.pandas import ParquetDataset
 
 from bank_segmentation.errors import DataContractError
 
@@ -64,6 +67,28 @@ class CustomerTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
 
     def _exists(self) -> bool:
         return Path(self._filepath).is_file()
+
+
+class AtomicParquetDataset(ParquetDataset):
+    """A local Parquet file replaced in one step: a reader (another run) sees the old file or the new one,
+    never a truncated one. Other protocols save as ``ParquetDataset`` does."""
+
+    def save(self, data: pd.DataFrame) -> None:
+        """Write to a temporary file beside the target, then rename it over the target."""
+        if self._protocol != "file":
+            super().save(data)
+            return
+        target = Path(self._get_save_path())
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        os.close(handle)
+        try:
+            data.to_parquet(temporary, **self._save_args)
+            os.replace(temporary, target)
+        finally:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
+        self._invalidate_cache()
 
 
 def _decode(raw: bytes) -> tuple[str, str]:

@@ -77,33 +77,37 @@ def test_unmatched_segment_gets_a_descriptive_name(demo_portfolio, persona_assig
     assert name.startswith("Low ")
 
 
+def _dormant_named_with_occasional_changed(demo_portfolio, persona_assignments, reporting_params, column, level):
+    """The demo personas named without the Dormant archetype and with one Occasional Users condition changed:
+    (the dormant persona's name row, every name row)."""
+    features, personas = demo_portfolio
+    params = _without(reporting_params, "dormant_users")
+    params["naming"]["archetypes"]["occasional_users"]["conditions"][column] = level
+    profiles = build_segment_profiles(features, persona_assignments, "CUST_ID", params["profiles"])
+    names = name_segments(profiles, params["naming"], params["feature_labels"]).set_index("segment")
+    dormant = persona_assignments.loc[personas["PERSONA"].eq("dormant").to_numpy(), "segment"].iloc[0]
+    return names.loc[dormant], names.drop(index=dormant)
+
+
 def test_a_segment_without_a_full_match_takes_the_closest_archetype_flagged_partial(
     demo_portfolio, persona_assignments, reporting_params
 ):
-    features, personas = demo_portfolio
-    params = _without(reporting_params, "dormant_users")
     # dormant customers do buy now and then: Occasional Users lacks only its purchases condition for them
-    params["naming"]["archetypes"]["occasional_users"]["conditions"]["PURCHASES_FREQUENCY"] = "half_or_more"
-    profiles = build_segment_profiles(features, persona_assignments, "CUST_ID", params["profiles"])
-    names = name_segments(profiles, params["naming"], params["feature_labels"]).set_index("segment")
-    dormant = persona_assignments.loc[personas["PERSONA"].eq("dormant").to_numpy(), "segment"].iloc[0]
-    row = names.loc[dormant]
+    row, others = _dormant_named_with_occasional_changed(
+        demo_portfolio, persona_assignments, reporting_params, "PURCHASES_FREQUENCY", "half_or_more"
+    )
     assert row["match"] == "partial" and row["archetype"] == "occasional_users"
     assert row["name"] == "Occasional Users (partial match)"
     assert row["conditions_missed"] == "PURCHASES_FREQUENCY"
-    # the other personas keep their full matches
-    assert (names.drop(index=dormant)["match"] == "full").all()
+    assert (others["match"] == "full").all()  # the other personas keep their full matches
 
 
 def test_a_partial_match_keeps_the_defining_conditions(demo_portfolio, persona_assignments, reporting_params):
-    features, personas = demo_portfolio
-    params = _without(reporting_params, "dormant_users")
     # make cash advances the missing condition: it is defining, so no partial match is allowed
-    params["naming"]["archetypes"]["occasional_users"]["conditions"]["CASH_ADVANCE"] = "any"
-    profiles = build_segment_profiles(features, persona_assignments, "CUST_ID", params["profiles"])
-    names = name_segments(profiles, params["naming"], params["feature_labels"]).set_index("segment")
-    dormant = persona_assignments.loc[personas["PERSONA"].eq("dormant").to_numpy(), "segment"].iloc[0]
-    assert names.loc[dormant, "match"] == "none"
+    row, _ = _dormant_named_with_occasional_changed(
+        demo_portfolio, persona_assignments, reporting_params, "CASH_ADVANCE", "any"
+    )
+    assert row["match"] == "none"
 
 
 def test_names_read_medians_not_means(demo_portfolio, persona_assignments, reporting_params):

@@ -14,6 +14,7 @@ import pytest
 
 from bank_segmentation.candidates import Admission
 from bank_segmentation.choice import Candidate, choose
+from bank_segmentation.pipelines.model_choice.nodes import k_table
 from bank_segmentation.pipelines.reporting.figures import segment_figures, selection_figures
 from bank_segmentation.pipelines.reporting.render import (
     render_plotly_figures,
@@ -21,6 +22,7 @@ from bank_segmentation.pipelines.reporting.render import (
 )
 from bank_segmentation.pipelines.reporting.report import render_report
 from tests.pipelines.reporting.conftest import segment_catalogue
+from tests.test_choice import RULE
 
 CHROMIUM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "chrome")
 EXTERNAL_REFERENCE = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.IGNORECASE)
@@ -42,16 +44,6 @@ SWEEP = pd.DataFrame(
         for k in range(2, 9)
     ]
 )
-RULE = {
-    "k_min": 5,
-    "k_max": 8,
-    "min_segment_share": 0.02,
-    "min_agreement": 0.9,
-    "min_coverage": 0.9,
-    "tie_z": 2.0,
-    "prefer": ["coverage", "agreement", "k", "silhouette_ref"],
-    "tolerances": {"agreement": 0.01},
-}
 
 
 def _selection() -> dict:
@@ -60,6 +52,7 @@ def _selection() -> dict:
         ("log_standard", 5): (0.2263, 0.982),
         ("log_standard", 6): (0.2250, 0.985),
         ("log_standard", 7): (0.2280, 0.970),
+        ("log_standard", 8): (0.2150, 0.960),
         ("seed_baseline", 8): (0.2319, 0.806),
     }
     pool = [
@@ -81,27 +74,10 @@ def _selection() -> dict:
                 agreement=agreement, agreement_min=agreement - 0.05, coverage=1.0, coverage_with_partial=1.0
             )
 
-    record = choose(pool, Admission.from_params(RULE), measure)
-    record["k_table"] = [
-        {
-            "k": c.k,
-            "chosen": c.id == record["chosen"]["id"],
-            "admissible": c.metrics["agreement"] >= 0.9,
-            **{
-                m: c.metrics.get(m)
-                for m in (
-                    "silhouette_ref",
-                    "silhouette_ref_se",
-                    "agreement",
-                    "agreement_min",
-                    "coverage",
-                    "smallest_segment_share",
-                )
-            },
-        }
-        for c in pool
-        if c.name == "log_standard"
-    ]
+    admission = Admission.from_params(RULE)
+    record = choose(pool, admission, measure)
+    chosen = next(c for c in pool if c.id == record["chosen"]["id"])
+    record["k_table"] = k_table(chosen, [c for c in pool if c.name == "log_standard"], admission, measure)
     record["features"] = {"used": ["BALANCE", "PURCHASES"], "left_out": ["TENURE"]}
     record["sources"] = {
         "sweep": {"ran": True, "candidates": 4},

@@ -13,12 +13,12 @@ from matplotlib.figure import Figure
 from tqdm.auto import tqdm
 
 from bank_segmentation import tracking
-from bank_segmentation.candidates import Admission, CandidateScorer
+from bank_segmentation.candidates import CANDIDATE_METRICS, Admission, CandidateScorer
 from bank_segmentation.choice import source_runs
 from bank_segmentation.evaluation import EvaluationSettings, MetricSpace, space_metrics, thread_limit
 from bank_segmentation.pipelines.reporting.figures import SELECTION_FIGURES, selection_figures
 from bank_segmentation.pipelines.reporting.render import to_matplotlib
-from bank_segmentation.preprocessing import describe_steps, feature_space
+from bank_segmentation.preprocessing import describe_steps
 
 logger = logging.getLogger(__name__)
 
@@ -33,16 +33,7 @@ SWEEP_COLUMNS = [
     "calinski_harabasz_own",
     "davies_bouldin_own",
     "inertia_ref",
-    "silhouette_ref",
-    "silhouette_ref_se",
-    "calinski_harabasz_ref",
-    "davies_bouldin_ref",
-    "smallest_segment_share",
-    "largest_segment_share",
-    "agreement",
-    "agreement_min",
-    "coverage",
-    "coverage_with_partial",
+    *CANDIDATE_METRICS,
     "fit_seconds",
 ]
 
@@ -63,8 +54,6 @@ def _sweep_variant(
     scorer: CandidateScorer,
     ks: list[int],
     measured_ks: set[int],
-    roles: Mapping[str, str],
-    groups: Mapping[str, list[str]],
 ) -> list[dict[str, Any]]:
     """Every k of one variant; its feature space lives only in this worker."""
     settings = scorer.settings
@@ -100,12 +89,11 @@ def sweep_segmentations(
     start = time.perf_counter()
     settings = EvaluationSettings.from_params(evaluation)
     admission = Admission.from_params(model_choice["rule"])
-    roles, groups = feature_space(schema, features)
     variants = swept_variants(clustering)
     ks = list(range(int(clustering["sweep"]["k_min"]), int(clustering["sweep"]["k_max"]) + 1))
     with thread_limit(len(model_input), settings.single_thread_max_rows):
-        scorer = CandidateScorer(
-            model_input, customer_features, schema["id_column"], roles, groups, settings, naming, profiles
+        scorer = CandidateScorer.from_params(
+            model_input, customer_features, evaluation, schema, features, naming, profiles
         )
         # One task per variant: a worker builds the variant's space once, fits every k, then frees it, so only
         # n_jobs spaces (each with its silhouette distance matrix) exist at a time.
@@ -113,8 +101,7 @@ def sweep_segmentations(
             n_jobs=int(clustering["sweep"]["n_jobs"]), backend="threading", return_as="generator_unordered"
         )
         jobs = parallel(
-            delayed(_sweep_variant)(name, spec, scorer, ks, set(admission.ks), roles, groups)
-            for name, spec in variants.items()
+            delayed(_sweep_variant)(name, spec, scorer, ks, set(admission.ks)) for name, spec in variants.items()
         )
         rows = [
             row for rows in tqdm(jobs, total=len(variants), desc="clustering sweep", unit="variant") for row in rows

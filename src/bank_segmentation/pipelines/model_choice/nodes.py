@@ -11,27 +11,15 @@ from typing import Any
 
 import pandas as pd
 
-from bank_segmentation.candidates import Admission, CandidateScorer
+from bank_segmentation.candidates import CANDIDATE_METRICS, Admission, CandidateScorer
 from bank_segmentation.choice import Candidate, choose, pinned_record, source_runs
 from bank_segmentation.evaluation import EvaluationSettings, thread_limit
-from bank_segmentation.preprocessing import describe_steps, feature_space, resolve_columns, validate_spec
+from bank_segmentation.preprocessing import describe_steps, resolve_columns, validate_spec
 from bank_segmentation.schema import Schema
 
 logger = logging.getLogger(__name__)
 
-# Metrics a candidate carries into the choice (per k in the search's trials: ``<metric>_k<k>``).
-CANDIDATE_METRICS = (
-    "silhouette_ref",
-    "silhouette_ref_se",
-    "calinski_harabasz_ref",
-    "davies_bouldin_ref",
-    "smallest_segment_share",
-    "largest_segment_share",
-    "agreement",
-    "agreement_min",
-    "coverage",
-    "coverage_with_partial",
-)
+# The search records every metric of every k a trial fitted as <metric>_k<k>.
 PER_K = re.compile(r"^(?P<metric>.+)_k(?P<k>\d+)$")
 
 
@@ -99,7 +87,7 @@ def _measurer(scorer: CandidateScorer, n_jobs: int) -> Any:
     return measure
 
 
-def _k_table(chosen: Candidate, pool: Sequence[Candidate], admission: Admission, measure: Any) -> list[dict]:
+def k_table(chosen: Candidate, pool: Sequence[Candidate], admission: Admission, measure: Any) -> list[dict]:
     """The chosen feature space at every k of the bounds (a pin: at its own k only): why this k."""
     same = {c.k: c for c in pool if (c.source, c.name) == (chosen.source, chosen.name)}
     ks = [chosen.k] if chosen.source == "pinned" else admission.ks
@@ -150,10 +138,9 @@ def choose_segmentation(
     source_runs(model_choice, "sweep")  # validates mode and sources
     admission = Admission.from_params(model_choice["rule"])
     settings = EvaluationSettings.from_params(evaluation)
-    roles, groups = feature_space(schema, features)
     with thread_limit(len(model_input), settings.single_thread_max_rows):
-        scorer = CandidateScorer(
-            model_input, customer_features, schema["id_column"], roles, groups, settings, naming, profiles
+        scorer = CandidateScorer.from_params(
+            model_input, customer_features, evaluation, schema, features, naming, profiles
         )
         measure = _measurer(scorer, int(model_choice["n_jobs"]))
         if model_choice["mode"] == "pinned":
@@ -176,7 +163,7 @@ def choose_segmentation(
                 )
             record = choose(pool, admission, measure)
             chosen = next(c for c in pool if c.id == record["chosen"]["id"])
-        record["k_table"] = _k_table(chosen, pool, admission, measure)
+        record["k_table"] = k_table(chosen, pool, admission, measure)
     record["sources"] = {
         "sweep": {"ran": not sweep_results.empty, "candidates": sum(c.source == "sweep" for c in pool)},
         "search": {
@@ -185,7 +172,7 @@ def choose_segmentation(
             "candidates": sum(c.source == "search" for c in pool),
         },
     }
-    record["features"] = _features(chosen.spec, schema, roles, groups)
+    record["features"] = _features(chosen.spec, schema, scorer.roles, scorer.groups)
     record["fitting"] = {
         "n_init": settings.n_init,
         "random_state": settings.random_state,

@@ -102,8 +102,8 @@ def tune_segmentation(
     parent = tracking.parent_run() if tuning.get("log_nested_runs", True) else None
     start = time.perf_counter()
     with thread_limit(len(model_input), settings_eval.single_thread_max_rows), stored(settings) as storage:
-        scorer = CandidateScorer(
-            model_input, customer_features, schema["id_column"], roles, groups, settings_eval, naming, profiles
+        scorer = CandidateScorer.from_params(
+            model_input, customer_features, evaluation, schema, features, naming, profiles
         )
         study = open_study(storage, settings, objective)
         study.set_user_attr(FINGERPRINT_ATTR, fingerprint)

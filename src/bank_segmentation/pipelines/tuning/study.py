@@ -2,7 +2,7 @@
 
 Why not ``study.optimize(n_jobs=...)``: with several threads the order in which trials are asked depends
 on timing, so a seeded rerun is no longer reproducible, and per-trial callbacks run in worker threads.
-Here trials are asked in batches of ``n_jobs`` in the main thread (the sampler sees the same history
+Here trials are asked in batches of ``batch_size`` in the main thread (the sampler sees the same history
 every time), evaluated in parallel threads (K-means releases the GIL), then told in trial order and
 logged as nested MLflow runs from the main thread.
 
@@ -59,6 +59,7 @@ class StudySettings:
     n_trials: int
     timeout: float | None
     n_jobs: int
+    batch_size: int
     seed: int
     n_startup_trials: int
     lock_timeout: float
@@ -81,6 +82,7 @@ class StudySettings:
             n_trials=int(study["n_trials"]),
             timeout=None if timeout is None else float(timeout),
             n_jobs=max(1, int(study["n_jobs"])),
+            batch_size=max(1, int(study.get("batch_size", 2))),
             seed=int(study["seed"]),
             n_startup_trials=int(sampler["n_startup_trials"]),
             lock_timeout=float(study["lock_timeout"]),
@@ -319,7 +321,8 @@ def run_trials(
                 break
             known = _finished_by_params(study)
             batch: list[TrialOutcome] = []
-            for _ in range(min(settings.n_jobs, settings.n_trials - len(done))):
+            # the batch size, not the thread count, decides what the sampler has seen: same trials whatever n_jobs
+            for _ in range(min(settings.batch_size, settings.n_trials - len(done))):
                 # the batch's earlier trials are RUNNING in the study with their parameters: not proposed again
                 trial = _ask(study, _proposal(study, space, objective, settings, start_point))
                 outcome = TrialOutcome(trial, suggest_config(trial, space, ks))
