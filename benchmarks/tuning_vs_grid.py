@@ -45,7 +45,7 @@ from bank_segmentation.candidates import Admission, CandidateScorer
 from bank_segmentation.evaluation import EvaluationSettings, thread_limit
 from bank_segmentation.pipelines.tuning import nodes
 from bank_segmentation.pipelines.tuning.search_space import grid
-from bank_segmentation.preprocessing import describe_steps, feature_space
+from bank_segmentation.preprocessing import describe_steps
 from bank_segmentation.workspace import copy_project
 
 REPO = Path(__file__).resolve().parents[1]
@@ -93,14 +93,12 @@ def make_scorer(
     model_input: pd.DataFrame, customer_features: pd.DataFrame, params: dict[str, Any]
 ) -> tuple[CandidateScorer, Admission]:
     """The scorer and admission rule of a trial, built from the project's parameters as the tuning node does."""
-    roles, groups = feature_space(params["schema"], params["features"])
-    scorer = CandidateScorer(
+    scorer = CandidateScorer.from_params(
         model_input,
         customer_features,
-        params["schema"]["id_column"],
-        roles,
-        groups,
-        EvaluationSettings.from_params(params["evaluation"]),
+        params["evaluation"],
+        params["schema"],
+        params["features"],
         params["reporting"]["naming"],
         params["reporting"]["profiles"],
     )

@@ -144,9 +144,20 @@ class Admission:
             f"{self.min_coverage:.0%} of customers in archetype-named segments. Among admissible candidates the "
             f"best silhouette in the common reference space sets the bar; candidates within {self.tie_z:g} "
             "standard errors of it are ties (silhouette cannot tell them apart), and among ties the rule prefers "
-            + ", then ".join(_PREFERENCE_WORDS[p] for p in self.prefer)
+            + self.preferences_text()
             + "."
         )
+
+    def preferences_text(self) -> str:
+        """The tie-breaking preferences in plain words, e.g. ``more segments, then the higher silhouette``."""
+        words = [
+            _PREFERENCE_WORDS[p]
+            + (f" (differences under {self.tolerances[p]:g} count as equal)" if p in self.tolerances else "")
+            for p in self.prefer
+        ]
+        if "silhouette_ref" not in self.prefer:
+            words.append(_PREFERENCE_WORDS["silhouette_ref"])
+        return ", then ".join(words)
 
 
 _PREFERENCE_WORDS = {

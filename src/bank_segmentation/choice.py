@@ -78,10 +78,10 @@ def _tie_floor(best: Candidate, other: Candidate, z: float) -> float:
 
 
 _WORDS = {
-    "coverage": ("customers in archetype-named segments", "{:.1%}"),
-    "agreement": ("agreement of refits", "{:.3f}"),
-    "k": ("segments", "{:d}"),
-    "silhouette_ref": ("silhouette", "{:.4f}"),
+    "coverage": ("fewer customers in archetype-named segments", "{:.1%}"),
+    "agreement": ("lower agreement of refits", "{:.3f}"),
+    "k": ("fewer segments", "{:d}"),
+    "silhouette_ref": ("lower silhouette", "{:.4f}"),
 }
 
 
@@ -197,7 +197,7 @@ def choose(
         f"{len(screened)} of {len(candidates)} candidates have {admission.k_min}-{admission.k_max} segments and none "
         f"under {admission.min_segment_share:.0%}. The best admissible silhouette is {best.silhouette:.4f} "
         f"({best.id}); {len(ties)} admissible candidate(s) are within {admission.tie_z:g} standard errors of it. "
-        f"Among them the rule prefers {', then '.join(admission.prefer)}: {chosen.id} (coverage "
+        f"Among them the rule prefers {admission.preferences_text()}: {chosen.id} (coverage "
         f"{chosen.metrics['coverage']:.0%}, agreement {chosen.metrics['agreement']:.3f}, silhouette "
         f"{chosen.silhouette:.4f})."
     )
