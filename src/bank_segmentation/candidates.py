@@ -13,6 +13,7 @@ partition (mean and minimum ARI) and the archetype coverage (share of customers 
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from bank_segmentation.evaluation import (
     refit_agreement,
     segment_shares,
     space_metrics,
+    thread_limit,
 )
 from bank_segmentation.naming import archetype_coverage, name_segments
 from bank_segmentation.preprocessing import build_preprocessor, feature_space
@@ -213,20 +215,27 @@ class CandidateScorer:
         settings = EvaluationSettings.from_params(evaluation)
         return cls(model_input, customer_features, schema["id_column"], roles, groups, settings, naming, profiles)
 
+    def _threads(self) -> contextlib.AbstractContextManager[Any]:
+        """The BLAS/OpenMP limit, entered by every method that computes: callers may be worker threads."""
+        return thread_limit(len(self.model_input), self.settings.single_thread_max_rows)
+
     def features(self, spec: Mapping[str, Any]) -> np.ndarray:
         """The candidate's own feature space (where K-means runs)."""
         pipeline = build_preprocessor(spec, self.roles, self.groups, self.settings.random_state)
-        return np.asarray(pipeline.fit_transform(self.model_input), dtype=np.float64)
+        with self._threads():
+            return np.asarray(pipeline.fit_transform(self.model_input), dtype=np.float64)
 
     def partition(self, X: np.ndarray, k: int) -> tuple[np.ndarray, float]:
         """The lowest-inertia partition of ``n_init`` seeded restarts, and the fit time in seconds."""
         start = time.perf_counter()
-        labels = fit_kmeans(X, k, self.settings.n_init, self.settings.random_state, self.settings.fit_max_rows).labels_
-        return labels, time.perf_counter() - start
+        with self._threads():
+            labels = fit_kmeans(X, k, self.settings.n_init, self.settings.random_state, self.settings.fit_max_rows)
+        return labels.labels_, time.perf_counter() - start
 
     def score(self, labels: np.ndarray) -> dict[str, float]:
         """Reference-space metrics (silhouette with its standard error) and segment shares of a partition."""
-        return {**space_metrics(self.reference, labels, "ref"), **segment_shares(labels)}
+        with self._threads():
+            return {**space_metrics(self.reference, labels, "ref"), **segment_shares(labels)}
 
     def coverage(self, labels: np.ndarray) -> tuple[float, float]:
         """Share of customers in archetype-named segments: full matches, and with partial matches."""
@@ -239,7 +248,8 @@ class CandidateScorer:
 
     def measure(self, X: np.ndarray, labels: np.ndarray, k: int) -> dict[str, float]:
         """The costly metrics of a partition: agreement of refits and archetype coverage."""
-        agreement, agreement_min = refit_agreement(X, labels, k, self.settings)
+        with self._threads():
+            agreement, agreement_min = refit_agreement(X, labels, k, self.settings)
         coverage, with_partial = self.coverage(labels)
         return {
             "agreement": agreement,

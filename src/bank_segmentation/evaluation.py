@@ -66,7 +66,11 @@ def _optional_int(value: Any) -> int | None:
 
 
 def thread_limit(n_rows: int, single_thread_max_rows: int) -> contextlib.AbstractContextManager[Any]:
-    """One BLAS/OpenMP thread for small data (avoids oversubscription), the library default above."""
+    """One BLAS/OpenMP thread for small data (avoids oversubscription), the library default above.
+
+    The OpenMP limit holds for the calling thread only: a worker thread must enter it itself (K-means in a
+    worker thread without it ran 67x slower here on a loaded 2-core machine: 44 s instead of 0.66 s).
+    """
     if n_rows <= single_thread_max_rows:
         return threadpool_limits(limits=1)
     return contextlib.nullcontext()

@@ -58,11 +58,14 @@ def _sweep_variant(
     """Every k of one variant; its feature space lives only in this worker."""
     settings = scorer.settings
     X = scorer.features(spec)
-    own = MetricSpace.build(X, settings.silhouette_max_rows, settings.random_state)
+    with thread_limit(len(X), settings.single_thread_max_rows):  # this worker thread's own OpenMP limit
+        own = MetricSpace.build(X, settings.silhouette_max_rows, settings.random_state)
     rows = []
     for k in ks:
         labels, fit_seconds = scorer.partition(X, k)
-        row = {"variant": variant, "k": k, **space_metrics(own, labels, "own"), **scorer.score(labels)}
+        with thread_limit(len(X), settings.single_thread_max_rows):
+            own_metrics = space_metrics(own, labels, "own")
+        row = {"variant": variant, "k": k, **own_metrics, **scorer.score(labels)}
         if k in measured_ks:  # refits and naming only where the choice can use them
             row.update(scorer.measure(X, labels, k))
         rows.append({**row, "fit_seconds": fit_seconds})
