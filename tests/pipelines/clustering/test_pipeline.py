@@ -58,7 +58,11 @@ def test_sweep_selects_trains_and_tracks_a_model_that_recovers_the_demo_personas
     assert {run.data.params["variant"] for run in runs} == {"seed_baseline", "winsor_log_standard"}
     assert all("silhouette_ref" in run.data.metrics for run in runs)
     client = MlflowClient(f"sqlite:///{project_copy / 'mlflow.db'}")
-    artifacts = {a.path for a in client.list_artifacts(parents.pop(), "sweep")}
+    parent = parents.pop()
+    decision = client.get_run(parent).data
+    assert decision.params["decision.chosen"] == chosen["id"] and decision.metrics["decision.k"] == chosen["k"]
+    assert decision.metrics["decision.agreement"] == chosen["metrics"]["agreement"]
+    artifacts = {a.path for a in client.list_artifacts(parent, "sweep")}
     assert artifacts == {"sweep/sweep_elbow.png", "sweep/sweep_silhouette.png", "sweep/sweep_agreement.png"}
 
     assignments = read_output(project_copy, "data/07_model_output/segment_assignments.parquet")

@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from bank_segmentation import tracking
 from bank_segmentation.candidates import CANDIDATE_METRICS, Admission, CandidateScorer
 from bank_segmentation.choice import Candidate, choose, pinned_record, source_runs
 from bank_segmentation.evaluation import EvaluationSettings, thread_limit
@@ -197,3 +198,12 @@ def choose_segmentation(
         100 * chosen.metrics["coverage"],
     )
     return record, config
+
+
+def log_model_choice(model_selection: dict[str, Any]) -> None:
+    """Log the decision on the run's MLflow parent run: what was chosen and how it measures (aggregates only)."""
+    chosen = model_selection["chosen"]
+    metrics = {f"decision.{m}": v for m, v in chosen["metrics"].items() if isinstance(v, int | float)}
+    metrics["decision.k"] = chosen["k"]
+    params = {"decision.mode": model_selection["mode"], "decision.chosen": chosen["id"]}
+    tracking.log_to_parent(params=params, metrics=metrics, tags={"decision": chosen["id"]})
