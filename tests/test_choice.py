@@ -80,7 +80,9 @@ def test_silhouette_noise_does_not_pick_k_and_instability_is_never_shipped():
     assert set(record["ties"]) == {"sweep · a · k=5", "sweep · a · k=7"}
     # among ties the more reproducible segments win (0.982 vs 0.961, more than 0.01 apart)
     assert record["chosen"]["k"] == 5
-    assert "agreement" in status(record, "a", 7)["reasons"][0]
+    assert status(record, "a", 7)["reasons"][0].endswith(
+        "but lower agreement of refits: 0.961 vs 0.982 (more than 0.01 apart)"
+    )
     assert any("do not reproduce" in r for r in status(record, "a", 8)["reasons"])
     assert "below the tie band" in status(record, "a", 6)["reasons"][0]
 
@@ -90,7 +92,7 @@ def test_among_equally_reproducible_ties_more_segments_win():
     record, _ = decide(pool)
     assert record["chosen"]["k"] == 7
     assert record["runner_up"]["id"] == "sweep · b · k=6"
-    assert "fewer segments" in record["runner_up"]["why_not"]
+    assert record["runner_up"]["why_not"].endswith("(within noise), but fewer segments: 6 vs 7")
 
 
 def test_coverage_comes_first_among_ties():

@@ -43,7 +43,7 @@ def source_runs(model_choice: Mapping[str, Any], source: str) -> bool:
     return mode == "rule" and source in model_choice["sources"]
 
 
-@dataclass
+@dataclass(eq=False)  # identity: two candidates with equal numbers are still two candidates
 class Candidate:
     """One (feature space, k) of the sweep, the search or a pin, with the metrics measured so far."""
 
@@ -117,7 +117,7 @@ def rank_ties(
                 for c in pool:
                     if c not in kept:
                         tolerance = tolerances.get(key, 0.0)
-                        lost[id(c)] = f"fewer {_WORDS[key][0]}: {_shown(c, key)} vs {_shown(leader, key)}" + (
+                        lost[id(c)] = f"{_WORDS[key][0]}: {_shown(c, key)} vs {_shown(leader, key)}" + (
                             f" (more than {tolerance:g} apart)" if tolerance else ""
                         )
             pool = kept
