@@ -69,19 +69,21 @@ def search_candidates(tuning_trials: pd.DataFrame) -> list[Candidate]:
 
 
 def _measurer(scorer: CandidateScorer, n_jobs: int) -> Any:
-    """Fill agreement and coverage of candidates, in parallel threads (one feature space build per spec)."""
-    spaces: dict[str, Any] = {}
-
-    def one(candidate: Candidate) -> None:
-        key = json.dumps(candidate.spec, sort_keys=True)
-        if key not in spaces:
-            spaces[key] = scorer.features(candidate.spec)
-        X = spaces[key]
-        labels, fit_seconds = scorer.partition(X, candidate.k)
-        candidate.metrics.update({**scorer.score(labels), **scorer.measure(X, labels, candidate.k)})
-        candidate.metrics.setdefault("fit_seconds", fit_seconds)
+    """Fill agreement and coverage of candidates in parallel threads; a feature space is built once per call
+    and spec, and freed after it (at a million customers one space is ~140 MB)."""
 
     def measure(candidates: Sequence[Candidate]) -> None:
+        spaces: dict[str, Any] = {}
+
+        def one(candidate: Candidate) -> None:
+            key = json.dumps(candidate.spec, sort_keys=True)
+            if key not in spaces:
+                spaces[key] = scorer.features(candidate.spec)
+            X = spaces[key]
+            labels, fit_seconds = scorer.partition(X, candidate.k)
+            candidate.metrics.update({**scorer.score(labels), **scorer.measure(X, labels, candidate.k)})
+            candidate.metrics.setdefault("fit_seconds", fit_seconds)
+
         with ThreadPoolExecutor(max_workers=max(1, n_jobs)) as pool:
             list(pool.map(one, candidates))
 
