@@ -96,7 +96,17 @@ def run(project: Path) -> dict[str, float]:
     lap("tuning")
 
     _, config = model_choice.choose_segmentation(
-        sweep, trials, model_input, customer_features, choice, params["clustering"], *scoring
+        sweep,
+        trials,
+        model_input,
+        customer_features,
+        choice,
+        params["clustering"],
+        params["evaluation"],
+        schema,
+        features,
+        naming,
+        profiles,
     )
     lap("model_choice")
 
