@@ -138,7 +138,7 @@ def score_grid(
     scorer: CandidateScorer, specs: list[str], ks: Sequence[int], n_jobs: int, table_path: Path | None
 ) -> tuple[pd.DataFrame, str | None, int]:
     """The silhouette pass over every (space, k): read from ``table_path`` when complete, else computed (a
-    partial table ``<table>.partial`` keeps finished spaces across an interrupted run)."""
+    partial table ``<table>.partial.csv`` keeps finished spaces across an interrupted run)."""
     complete = _read_rows(table_path)
     if complete is not None:
         return complete, str(table_path), 0
@@ -286,7 +286,7 @@ def benchmark(
     with thread_limit(len(model_input), settings.single_thread_max_rows):
         scorer, admission = make_scorer(model_input, customer_features, params)
         grid_table = None
-        if grid_tables is not None:  # named by the study's fingerprint: data, space, evaluation, rule, naming
+        if grid_tables is not None:  # named by the study's fingerprint: data, space, evaluation, rule, naming, profiles
             grid_tables.mkdir(parents=True, exist_ok=True)
             fingerprint = nodes.study_fingerprint(
                 model_input,
