@@ -120,22 +120,18 @@ class Admission:
         return self.cheap_reasons(k, metrics) + self.measured_reasons(metrics)
 
     def constraints(self, metrics: Mapping[str, Any]) -> dict[str, float]:
-        """Optuna constraint values (> 0: violated), in the units of each threshold."""
-        return {
-            "min_segment_share": self.min_segment_share - float(metrics["smallest_segment_share"]),
-            "min_agreement": self.min_agreement - float(metrics["agreement"]),
-            "min_coverage": self.min_coverage - float(metrics["coverage"]),
+        """Optuna constraint values (> 0: violated): each shortfall relative to its threshold, so a 1-point
+        shortfall in a 2% share weighs as much as a 45-point one in a 0.9 agreement."""
+        thresholds = {
+            "min_segment_share": (self.min_segment_share, metrics["smallest_segment_share"]),
+            "min_agreement": (self.min_agreement, metrics["agreement"]),
+            "min_coverage": (self.min_coverage, metrics["coverage"]),
         }
+        return {name: (low - float(value)) / max(low, 1e-9) for name, (low, value) in thresholds.items()}
 
     def violation(self, metrics: Mapping[str, Any]) -> float:
-        """How far a measured candidate is from admissible (0: admissible), each threshold counted relative."""
-        constraints = self.constraints(metrics)
-        scales = {
-            "min_segment_share": self.min_segment_share,
-            "min_agreement": self.min_agreement,
-            "min_coverage": self.min_coverage,
-        }
-        return float(sum(max(0.0, v) / max(scales[name], 1e-9) for name, v in constraints.items()))
+        """How far a measured candidate is from admissible (0: admissible): the relative shortfalls summed."""
+        return float(sum(max(0.0, v) for v in self.constraints(metrics).values()))
 
     def text(self) -> str:
         """The rule in plain words, with its thresholds."""
