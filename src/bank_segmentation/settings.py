@@ -7,14 +7,16 @@ from bank_segmentation.quiet import import_kedro_mlflow_quietly, silence_third_p
 silence_third_party_warnings()
 import_kedro_mlflow_quietly()
 
-from bank_segmentation.hooks import ProjectMlflowHook, PublishOnSuccessHook  # noqa: E402
+from bank_segmentation.hooks import ProjectMlflowHook  # noqa: E402
+from bank_segmentation.runs import RunIsolationHook  # noqa: E402
 from bank_segmentation.session import UniqueVersionSession  # noqa: E402
 
 # Runs started in the same millisecond would otherwise share a save version.
 SESSION_CLASS = UniqueVersionSession
 
-# kedro-mlflow's hook is registered here, in its guarded form, instead of automatically.
-HOOKS = (ProjectMlflowHook(), PublishOnSuccessHook())
+# kedro-mlflow's hook is registered here, in its guarded form, instead of automatically. The run-isolation
+# hook comes second: its after_pipeline_run (publishing) runs first, while the MLflow run is still open.
+HOOKS = (ProjectMlflowHook(), RunIsolationHook())
 DISABLE_HOOKS_FOR_PLUGINS = ("kedro-mlflow", "kedro_mlflow")  # the name as published, and as installed
 
 CONFIG_LOADER_ARGS = {

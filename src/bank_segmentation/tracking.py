@@ -166,6 +166,34 @@ def _quiet_logger(name: str) -> Iterator[None]:
         target.setLevel(previous)
 
 
+def active_run_id() -> str | None:
+    """The id of the run active in this thread, or ``None`` when tracking is off."""
+    run = mlflow.active_run()
+    return None if run is None else run.info.run_id
+
+
+def fail_active_run(message: str) -> None:
+    """Mark the active run FAILED with ``message`` as its ``error`` tag and end it (publishing failed after
+    every node succeeded, so kedro-mlflow would otherwise close it as FINISHED)."""
+    if mlflow.active_run() is None:
+        return
+    mlflow.set_tag("error", message[:5000])
+    mlflow.end_run(status="FAILED")
+
+
+def register_model(model_uri: str, name: str) -> dict[str, Any]:
+    """Register a logged model under ``name``; the new version's name and number."""
+    with _quiet_logger("mlflow.tracking._model_registry.client"), _quiet_logger("mlflow.store.model_registry"):
+        version = mlflow.register_model(model_uri, name)
+    return {"name": name, "version": str(version.version)}
+
+
+def delete_model_version(name: str, version: str) -> None:
+    """Remove a model version registered by a run whose publishing then failed."""
+    with contextlib.suppress(Exception):  # best effort: the run is failing already
+        MlflowClient(mlflow.get_tracking_uri()).delete_model_version(name, version)
+
+
 def log_sklearn_model(
     model: Any,
     name: str,
@@ -177,7 +205,8 @@ def log_sklearn_model(
     trusted_types: list[str] | None = None,
     tags: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Log (and register) a scikit-learn model on the active run; ``{}`` when tracking is off."""
+    """Log a scikit-learn model on the active run (registering it only when ``registered_model_name`` is given:
+    the project registers at publishing, once the whole run has succeeded); ``{}`` when tracking is off."""
     parent = parent_run()
     if parent is None:
         logger.debug("tracking disabled: model %r not logged", name)

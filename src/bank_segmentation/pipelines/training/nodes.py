@@ -51,13 +51,14 @@ def model_columns(model: Pipeline) -> list[str]:
     return list(model.named_steps["preprocess"].named_steps["select"].columns)
 
 
-def register_segmentation_model(
+def log_segmentation_model(
     segmentation_model: Pipeline,
     model_input: pd.DataFrame,
     segmentation_config: dict[str, Any],
     training: dict[str, Any],
 ) -> dict[str, Any]:
-    """Log the model to MLflow with its signature (schema only, no customer rows) and register it."""
+    """Log the model to MLflow with its signature (schema only, no customer rows); it is registered when the
+    whole run is published (bank_segmentation.runs), never by a run that fails later."""
     settings = training["mlflow"]
     if not settings.get("log_model", True):
         return {}
@@ -70,7 +71,7 @@ def register_segmentation_model(
     info = tracking.log_sklearn_model(
         segmentation_model,
         settings["artifact_name"],
-        registered_model_name=settings.get("registered_model_name"),
+        registered_model_name=None,
         signature=signature,
         pip_requirements=[f"{name}=={version(name)}" for name in settings["pip_requirements"]],
         code_paths=[Path(bank_segmentation.__file__).parent],
@@ -80,10 +81,8 @@ def register_segmentation_model(
     if info:
         info["seconds"] = round(time.perf_counter() - start, 2)
         logger.info(
-            "logged MLflow model %s (registered %s v%s) in %.1f s",
+            "logged MLflow model %s in %.1f s (registered when the run is published)",
             info["model_uri"],
-            info["registered_model_name"],
-            info["registered_model_version"],
             info["seconds"],
         )
     return info

@@ -8,7 +8,7 @@ from kedro.pipeline import Node, Pipeline
 
 from bank_segmentation.pipelines.training.nodes import (
     assign_segments,
-    register_segmentation_model,
+    log_segmentation_model,
     train_segmentation_model,
 )
 
@@ -30,10 +30,10 @@ def create_pipeline(**kwargs: Any) -> Pipeline:
                 name="train_segmentation_model",
             ),
             Node(
-                register_segmentation_model,
+                log_segmentation_model,
                 inputs=["segmentation_model", "model_input", "segmentation_config", "params:training"],
                 outputs="segmentation_model_mlflow",
-                name="register_segmentation_model",
+                name="log_segmentation_model",
             ),
             Node(
                 assign_segments,
