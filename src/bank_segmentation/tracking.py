@@ -178,7 +178,8 @@ def fail_active_run(message: str) -> None:
     if mlflow.active_run() is None:
         return
     mlflow.set_tag("error", message[:5000])
-    mlflow.end_run(status="FAILED")
+    while mlflow.active_run() is not None:  # kedro-mlflow may have the run open more than once
+        mlflow.end_run(status="FAILED")
 
 
 def register_model(model_uri: str, name: str) -> dict[str, Any]:

@@ -1,0 +1,185 @@
+"""Every run an island: concurrent, killed and failing runs through real `kedro run` processes.
+
+Each test reproduces an attack of issue 12 on a project copy and checks what a user would: every run's
+result is its own and complete, a killed or failed run changes nothing that is published, and scoring
+loads only the published, checksummed model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from mlflow.tracking import MlflowClient
+
+from bank_segmentation.runs import MANIFEST, PUBLISHED_MARK, RUNS_DIR, prune_runs
+from tests.conftest import kedro_command, kedro_run, read_output
+
+PINNED = "model_choice.mode=pinned,model_choice.pinned.variant=seed_baseline"
+MODEL_DIR = Path("data/06_models/segmentation_model.pkl")
+
+
+def pinned(k: int, *extra: str) -> tuple[str, ...]:
+    """`kedro run` arguments of a fast run with the seed recipe pinned at ``k`` (no sweep, no search)."""
+    return ("--params", ",".join([PINNED, f"model_choice.pinned.k={k}", *extra]))
+
+
+def published(project: Path) -> dict:
+    return json.loads((project / MANIFEST).read_text())
+
+
+def run_folder(project: Path, version: str) -> Path:
+    return project / RUNS_DIR / version
+
+
+def model_of(project: Path, version: str):
+    """The segmentation model a run saved (its own version), loaded as the catalog would."""
+    return pickle.loads((project / MODEL_DIR / version / MODEL_DIR.name).read_bytes())
+
+
+def published_names(project: Path) -> pd.DataFrame:
+    return pd.read_csv(project / published(project)["datasets"]["segment_names"]["path"])
+
+
+def test_concurrent_runs_each_produce_their_own_complete_result(project_copy: Path):
+    # the first run creates the stores; then three runs at once, as a scheduler and two analysts would
+    keep_all = "runs.keep=10"  # every run folder stays, to be checked
+    first = kedro_run(project_copy, *pinned(5, keep_all))
+    assert first.returncode == 0, first.stderr[-3000:]
+    commands = [kedro_command(project_copy, *pinned(k, keep_all)) for k in (4, 6, 7)]
+    processes = [
+        subprocess.Popen(cmd, cwd=project_copy, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        for cmd, env in commands
+    ]
+    errors = [proc.communicate(timeout=900)[1] for proc in processes]
+    assert [p.returncode for p in processes] == [0, 0, 0], [e[-2000:] for e in errors]
+
+    runs = sorted(p for p in (project_copy / RUNS_DIR).iterdir() if (p / PUBLISHED_MARK).exists())
+    assert len(runs) == 4
+    seen_k = set()
+    for folder in runs:  # each run's own outputs agree with each other
+        version = folder.name
+        config = yaml.safe_load((folder / "data/06_models/segmentation_config.yml").read_text())
+        k = config["k"]
+        seen_k.add(k)
+        assert model_of(project_copy, version).named_steps["segment"].n_clusters == k
+        assignments = pd.read_parquet(
+            project_copy
+            / f"data/07_model_output/versions/segment_assignments.parquet/{version}/segment_assignments.parquet"
+        )
+        assert assignments["segment"].nunique() == k
+        assert len(pd.read_csv(folder / "data/08_reporting/segment_names.csv")) == k
+        assert len(pd.read_parquet(folder / "data/04_feature/customer_features.parquet")) == 8950
+    assert seen_k == {4, 5, 6, 7}
+
+    # the published set is one whole run: model, names, assignments and the documented copies agree
+    manifest = published(project_copy)
+    k = model_of(project_copy, manifest["version"]).named_steps["segment"].n_clusters
+    assert len(published_names(project_copy)) == k
+    assert read_output(project_copy, "data/07_model_output/segment_assignments.parquet")["segment"].nunique() == k
+    catalogue = json.loads((project_copy / "data/08_reporting/segments.json").read_text())
+    assert len(catalogue["segments"]) == k
+
+
+def test_a_killed_run_changes_nothing_that_scoring_uses(project_copy: Path):
+    good = kedro_run(project_copy, *pinned(5))
+    assert good.returncode == 0, good.stderr[-3000:]
+    before = published(project_copy)
+
+    command, env = kedro_command(project_copy, *pinned(7))
+    run = subprocess.Popen(command, cwd=project_copy, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while len(list((project_copy / MODEL_DIR).iterdir())) < 2:  # the k=7 model is saved: training is done
+        assert run.poll() is None and time.monotonic() < deadline, "the run ended before it could be killed"
+        time.sleep(0.2)
+    os.kill(run.pid, signal.SIGKILL)
+    run.wait(timeout=60)
+
+    assert published(project_copy) == before  # nothing of the killed run is published
+    scoring = kedro_run(project_copy, "--pipelines", "scoring")
+    assert scoring.returncode == 0, scoring.stderr[-3000:]
+    scored = read_output(project_copy, "data/07_model_output/scored_customers.csv")
+    names = published_names(project_copy)
+    assert set(scored["segment"]) <= set(names["segment"]) and len(names) == 5
+    lookup = dict(zip(names["segment"], names["name"], strict=True))
+    assert (scored["segment"].map(lookup) == scored["segment_name"]).all()
+
+
+def test_scoring_never_loads_a_dropped_or_changed_model(project_copy: Path):
+    good = kedro_run(project_copy, *pinned(5))
+    assert good.returncode == 0, good.stderr[-3000:]
+    marker = project_copy / "payload_ran"
+
+    class Payload:
+        def __reduce__(self):
+            return (Path.touch, (marker,))
+
+    # a newer-named version folder, as anyone with write access to data/ could drop
+    dropped = project_copy / MODEL_DIR / "9999-12-31T23.59.59.999Z" / MODEL_DIR.name
+    dropped.parent.mkdir(parents=True)
+    dropped.write_bytes(pickle.dumps(Payload()))
+    scoring = kedro_run(project_copy, "--pipelines", "scoring")
+    assert scoring.returncode == 0, scoring.stderr[-3000:]
+    assert not marker.exists()
+
+    # the published model itself replaced after publication: refused before it is unpickled
+    entry = published(project_copy)["datasets"]["segmentation_model"]
+    (project_copy / entry["path"]).write_bytes(pickle.dumps(Payload()))
+    refused = kedro_run(project_copy, "--pipelines", "scoring")
+    assert refused.returncode == 2
+    assert "changed after it was published" in refused.stderr and "segmentation_model" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert not marker.exists()
+
+
+def test_a_run_that_fails_to_publish_leaves_the_previous_set_and_registers_nothing(project_copy: Path):
+    good = kedro_run(project_copy, *pinned(5))
+    assert good.returncode == 0, good.stderr[-3000:]
+    before = published(project_copy)
+    report_before = (project_copy / "data/08_reporting/segmentation_report.html").read_bytes()
+    figures = project_copy / "data/08_reporting/figures"
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", str(figures)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tiny tmpfs to fill the disk while publishing: {mounted.stderr.strip()}")
+    try:
+        failed = kedro_run(project_copy, *pinned(7))
+    finally:
+        subprocess.run(["umount", str(figures)], check=True)
+    assert failed.returncode == 2, failed.stderr[-3000:]
+    assert "was not published" in failed.stderr
+
+    assert published(project_copy) == before
+    assert (project_copy / "data/08_reporting/segmentation_report.html").read_bytes() == report_before
+    assert not list(project_copy.glob("data/**/.*.publishing-*"))  # every staged copy rolled back
+    client = MlflowClient(f"sqlite:///{project_copy / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("bank-customer-segmentation")
+    latest = client.search_runs([experiment.experiment_id], order_by=["attributes.start_time DESC"], max_results=1)[0]
+    assert latest.info.status == "FAILED" and "publishing failed" in latest.data.tags["error"]
+    versions = client.search_model_versions("name='bank-segmentation'")
+    assert [str(v.version) for v in versions] == [before["registered_model"]["version"]]
+
+
+def test_old_finished_runs_are_pruned_but_never_the_published_or_a_running_one(tmp_path: Path):
+    runs = tmp_path / RUNS_DIR
+    for version in (f"2026-01-0{i}" for i in range(1, 7)):
+        (runs / version).mkdir(parents=True)
+        (runs / version / PUBLISHED_MARK).touch()
+    (runs / "2026-01-07").mkdir()  # still running: no mark
+    (tmp_path / MANIFEST).write_text(json.dumps({"version": "2026-01-01", "datasets": {}}))
+    pruned = prune_runs(tmp_path, keep=3)
+    assert sorted(p.name for p in pruned) == ["2026-01-02", "2026-01-03"]
+    assert sorted(p.name for p in runs.iterdir()) == [
+        "2026-01-01",
+        "2026-01-04",
+        "2026-01-05",
+        "2026-01-06",
+        "2026-01-07",
+    ]
