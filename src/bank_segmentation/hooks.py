@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import urllib.error
 import urllib.request
-from pathlib import Path
 from typing import Any
 
 import mlflow
@@ -17,9 +15,9 @@ from kedro_mlflow.framework.hooks.mlflow_hook import MlflowHook
 from kedro_mlflow.io.catalog.switch_catalog_logging import switch_catalog_logging
 from mlflow.tracking import MlflowClient
 
-from bank_segmentation import tracking
-from bank_segmentation.errors import SegmentationError
+from bank_segmentation.errors import SegmentationError, tracking_safe_message
 from bank_segmentation.locking import initialise_sqlite_once
+from bank_segmentation.state import MLFLOW_REMEDY, OPTUNA_REMEDY, check_state_file
 
 logger = logging.getLogger(__name__)
 
@@ -41,14 +39,23 @@ def _tracking_settings(context: KedroContext) -> tuple[str, str, dict[str, Any]]
 
 
 def server_unreachable_reason(uri: str, timeout: float) -> str | None:
-    """Why an http(s) tracking server cannot be used, or ``None`` when its health check answers."""
-    try:
-        with urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=timeout):
-            return None
-    except urllib.error.HTTPError:
-        return None  # it answers; authentication and routing are MLflow's business
-    except (OSError, ValueError) as exc:
-        return str(getattr(exc, "reason", exc))
+    """Why an http(s) tracking server cannot be used, or ``None`` when it answers.
+
+    Its health check and one cheap API call must both answer within ``timeout`` seconds: a server whose
+    ``/health`` answers while its API hangs or fails (5xx) is as unusable as one that is down.
+    """
+    base = uri.rstrip("/")
+    for url in (f"{base}/health", f"{base}/api/2.0/mlflow/experiments/search?max_results=1"):
+        try:
+            with urllib.request.urlopen(url, timeout=timeout):
+                pass
+        except urllib.error.HTTPError as exc:
+            if exc.code >= 500:
+                return f"{url} answered HTTP {exc.code}"
+            # 4xx: it answers; authentication and routing are MLflow's business
+        except (OSError, ValueError) as exc:
+            return f"{url}: {getattr(exc, 'reason', exc)}"
+    return None
 
 
 def _create_store_and_experiment(uri: str, experiment: str) -> None:
@@ -59,13 +66,15 @@ def _create_store_and_experiment(uri: str, experiment: str) -> None:
 
 
 class ProjectMlflowHook(MlflowHook):
-    """kedro-mlflow's hook with three guarantees.
+    """kedro-mlflow's hook with four guarantees.
 
     - A fresh ``sqlite:///`` store is created once under a file lock: two first runs at the same moment
       would otherwise corrupt it.
     - An unreachable tracking server stops the run within seconds with a message saying what to do, or,
       when ``tracking.on_unreachable: continue``, the run goes on without tracking.
-    - A failed run is marked FAILED in MLflow with the error as its ``error`` tag.
+    - A failed run is marked FAILED in MLflow with the error as its ``error`` tag (rule, column and counts:
+      never a customer's id or value).
+    - A damaged MLflow store or Optuna study stops the run at once, named, with what to do (exit code 2).
     """
 
     def __init__(self) -> None:
@@ -84,7 +93,10 @@ class ProjectMlflowHook(MlflowHook):
                 self._handle_unreachable(uri, reason, settings.get("on_unreachable", "fail"))
                 return
         else:
+            check_state_file(uri, "The MLflow tracking store", MLFLOW_REMEDY)
             initialise_sqlite_once(uri, lambda: _create_store_and_experiment(uri, experiment))
+        storage = ((context.config_loader["parameters"].get("tuning") or {}).get("study") or {}).get("storage", "")
+        check_state_file(str(storage), "The Optuna study", OPTUNA_REMEDY)
         super().after_context_created(context)
 
     def _handle_unreachable(self, uri: str, reason: str, policy: str) -> None:
@@ -133,44 +145,5 @@ class ProjectMlflowHook(MlflowHook):
         if self._tracking_off:
             return
         if mlflow.active_run() is not None:
-            mlflow.set_tag("error", f"{type(error).__name__}: {error}"[:MAX_ERROR_TAG_LENGTH])
+            mlflow.set_tag("error", tracking_safe_message(error)[:MAX_ERROR_TAG_LENGTH])
         super().on_pipeline_error(error=error, run_params=run_params, pipeline=pipeline, catalog=catalog)
-
-
-class PublishOnSuccessHook:
-    """Copy the versions a run just saved to their stable paths, only once the whole run has succeeded.
-
-    The versioned datasets named in ``params:publish`` keep every run's copy; the stable path (the one the
-    README documents) always holds the last good run's file, so a failed run never replaces it. A published
-    file with an ``mlflow_artifact_path`` is also logged to the run (this hook runs before kedro-mlflow
-    closes it).
-    """
-
-    def __init__(self) -> None:
-        self._targets: dict[str, dict[str, Any]] = {}
-
-    @hook_impl
-    def after_context_created(self, context: KedroContext) -> None:
-        self._targets = dict(context.config_loader["parameters"].get("publish") or {})
-
-    @hook_impl
-    def after_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
-        produced = pipeline.all_outputs()
-        for name, target in self._targets.items():
-            if name not in produced:
-                continue
-            dataset = catalog[name]
-            saved = dataset._get_versioned_path(dataset._version.save)  # this run's version
-            published = publish(Path(str(saved)), Path(target["path"]))
-            if target.get("mlflow_artifact_path"):
-                tracking.log_artifact(published, target["mlflow_artifact_path"])
-
-
-def publish(source: Path, target: Path) -> Path:
-    """Replace ``target`` with a copy of ``source`` in one atomic rename; return ``target``."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.with_name(f".{target.name}.publishing")
-    shutil.copyfile(source, staging)
-    os.replace(staging, target)
-    logger.info("Published %s -> %s", source, target)
-    return target

@@ -197,6 +197,7 @@ class RunIsolationHook:
         self._keep_runs = 3
         self._produced: dict[str, FileDataset] = {}
         self._version: str | None = None
+        self._owner_tagged = False
 
     @hook_impl
     def after_context_created(self, context: KedroContext) -> None:
@@ -205,11 +206,12 @@ class RunIsolationHook:
         self._targets = dict(params.get("publish") or {})
         self._keep_runs = int((params.get("runs") or {}).get("keep", 3))
         self._registered_name = ((params.get("training") or {}).get("mlflow") or {}).get("registered_model_name")
-        self._produced, self._version = {}, None
+        self._produced, self._version, self._owner_tagged = {}, None, False
 
     @hook_impl
     def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
         version = catalog.to_config()[3] or run_params["session_id"]
+        tracking.close_dead_runs()
         produced = file_datasets(catalog, set(pipeline.all_outputs()), self._project)
         read_only = file_datasets(catalog, set(pipeline.inputs()), self._project)
         published = PublishedSet.load(self._project)
@@ -231,6 +233,12 @@ class RunIsolationHook:
         self._produced, self._version = produced, version
         if published.version and read_only.keys() & published.datasets.keys():
             logger.info("reading the published set of run %s", published.version)
+
+    @hook_impl
+    def before_node_run(self, node: Any, catalog: Any, inputs: dict[str, Any], is_async: bool) -> None:
+        if not self._owner_tagged and self._version is not None:  # the MLflow run exists from here on
+            tracking.tag_active_run_owner(self._version)
+            self._owner_tagged = True
 
     def _verify(self, name: str, path: Path, expected: str) -> None:
         if not path.is_file():

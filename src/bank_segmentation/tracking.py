@@ -12,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import os
+import socket
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -180,6 +182,53 @@ def fail_active_run(message: str) -> None:
     mlflow.set_tag("error", message[:5000])
     while mlflow.active_run() is not None:  # kedro-mlflow may have the run open more than once
         mlflow.end_run(status="FAILED")
+
+
+RUN_OWNER_TAGS = ("run_version", "host", "pid")
+
+
+def tag_active_run_owner(version: str) -> None:
+    """Tag the active run with the process that owns it, so that a later run can tell whether it died."""
+    if mlflow.active_run() is not None:
+        mlflow.set_tags({"run_version": version, "host": socket.gethostname(), "pid": str(os.getpid())})
+
+
+def close_dead_runs() -> list[str]:
+    """Mark KILLED the RUNNING runs of this host whose process no longer exists (killed runs stay RUNNING
+    forever otherwise), in a local store; runs of other hosts, or of processes still alive, are left alone."""
+    uri = mlflow.get_tracking_uri()
+    if not uri.startswith(("sqlite:", "file:")):
+        return []  # a shared server is left alone: its runs may belong to other machines, and it may be down
+    client = _client(uri)
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    if not experiments:
+        return []
+    host = socket.gethostname().replace("'", "")
+    running = client.search_runs(
+        experiments, filter_string=f"attributes.status = 'RUNNING' and tags.host = '{host}'", max_results=1000
+    )
+    closed = []
+    for run in running:
+        if _process_alive(int(run.data.tags.get("pid", "0"))):
+            continue
+        client.set_tag(run.info.run_id, "error", "the process ended without closing the run (killed or crashed)")
+        client.set_terminated(run.info.run_id, status="KILLED")
+        closed.append(run.info.run_id)
+    if closed:
+        logger.warning("closed %d MLflow run(s) left RUNNING by a killed process: %s", len(closed), closed)
+    return closed
+
+
+def _process_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def register_model(model_uri: str, name: str) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from bank_segmentation.schema import (
     Schema,
     model_input_roles,
 )
+from bank_segmentation.spreadsheet import spreadsheet_safe
 from bank_segmentation.validation import validate_table
 
 logger = logging.getLogger(__name__)
@@ -30,6 +31,12 @@ def validate_customers(
     """Split the raw table into validated customers and quarantined rows, with a report."""
     outcome = validate_table(customers_raw, Schema.from_params(schema), validation)
     return outcome.kept, outcome.rejected, outcome.report
+
+
+def export_rejected_customers(quarantined_customers: pd.DataFrame) -> pd.DataFrame:
+    """Quarantined rows with their file line and reasons, safe to open in a spreadsheet."""
+    # The rows are the file's own text, header included: a hostile cell must not run when a person opens them.
+    return spreadsheet_safe(quarantined_customers)
 
 
 def learn_imputer(

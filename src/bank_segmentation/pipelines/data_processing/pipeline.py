@@ -6,6 +6,7 @@ from .nodes import (
     build_model_input,
     check_segmentable,
     engineer_features,
+    export_rejected_customers,
     impute_customers,
     learn_imputer,
     summarise_data_quality,
@@ -20,8 +21,14 @@ def create_pipeline(**kwargs) -> Pipeline:
             Node(
                 validate_customers,
                 inputs=["customers_raw", "params:schema", "params:validation"],
-                outputs=["customers_validated", "rejected_customers", "validation_report"],
+                outputs=["customers_validated", "quarantined_customers", "validation_report"],
                 name="validate_customers",
+            ),
+            Node(
+                export_rejected_customers,
+                inputs="quarantined_customers",
+                outputs="rejected_customers",
+                name="export_rejected_customers",
             ),
             Node(
                 learn_imputer,

@@ -47,6 +47,103 @@ def _segment_share_shift(training_assignments: pd.DataFrame, scored: pd.DataFram
     ]
 
 
+def distance_thresholds(training_assignments: pd.DataFrame, outside_training: dict[str, Any]) -> pd.Series:
+    """Per segment, the distance to its centre beyond which a customer lies outside what training saw."""
+    distances = training_assignments.groupby("segment")["distance_to_centroid"]
+    return outside_training["factor"] * distances.quantile(outside_training["quantile"])
+
+
+def _training_percentile(scored: pd.DataFrame, training_assignments: pd.DataFrame) -> pd.Series:
+    """Share (%) of the segment's training customers at most as far from its centre as each scored one."""
+    percentile = pd.Series(100.0, index=scored.index)
+    training = dict(tuple(training_assignments.groupby("segment")["distance_to_centroid"]))
+    for segment, rows in scored.groupby("segment").groups.items():
+        if segment in training:
+            reference = np.sort(training[segment].to_numpy())
+            below = np.searchsorted(reference, scored.loc[rows, "distance_to_centroid"].to_numpy(), side="right")
+            percentile.loc[rows] = 100 * below / len(reference)
+    return percentile.round(2)
+
+
+def flag_outside_training(
+    scored_assignments: pd.DataFrame, training_assignments: pd.DataFrame, outside_training: dict[str, Any]
+) -> pd.DataFrame:
+    """Flag scored customers farther from their segment's centre than training customers were."""
+    threshold = scored_assignments["segment"].map(distance_thresholds(training_assignments, outside_training))
+    # A segment no training customer was in has no threshold (NaN): nothing vouches for its customers.
+    outside = ~(scored_assignments["distance_to_centroid"] <= threshold)
+    return scored_assignments.assign(
+        outside_training=outside.to_numpy(),
+        distance_percentile=_training_percentile(scored_assignments, training_assignments),
+    )
+
+
+def _psi_by_feature(
+    training_input: pd.DataFrame, scoring_input: pd.DataFrame, id_column: str, drift: dict[str, Any]
+) -> dict[str, float]:
+    """PSI of every model-input feature, scored against training customers."""
+    return {
+        col: round(
+            population_stability_index(
+                training_input[col].to_numpy(), scoring_input[col].to_numpy(), drift["bins"], drift["epsilon"]
+            ),
+            6,
+        )
+        for col in training_input.columns
+        if col != id_column
+    }
+
+
+def _outside_training_summary(
+    scored_assignments: pd.DataFrame, training_assignments: pd.DataFrame, outside_training: dict[str, Any]
+) -> dict[str, Any]:
+    """How many scored customers lie outside what training saw, per segment, with the thresholds used."""
+    flagged = scored_assignments["outside_training"]
+    per_segment = scored_assignments.loc[flagged, "segment"].value_counts()
+    thresholds = distance_thresholds(training_assignments, outside_training)
+    return {
+        "quantile": outside_training["quantile"],
+        "factor": outside_training["factor"],
+        "n_flagged": int(flagged.sum()),
+        "share": round(float(flagged.mean()) if len(flagged) else 0.0, 6),
+        "by_segment": {int(seg): int(n) for seg, n in per_segment.sort_index().items()},
+        "distance_thresholds": {int(seg): round(float(value), 6) for seg, value in thresholds.items()},
+    }
+
+
+def _columns_at(report: dict[str, Any], level: str) -> str:
+    """'COL psi, COL psi' of the features at a drift level, worst first ('' when none)."""
+    at_level = [(col, row["psi"]) for col, row in report["features"].items() if row["level"] == level]
+    return ", ".join(f"{col} {psi:.2f}" for col, psi in sorted(at_level, key=lambda item: -item[1]))
+
+
+def _log_drift(report: dict[str, Any]) -> None:
+    """Major drift and customers outside training as warnings naming what moved; moderate drift as info."""
+    logger.info(
+        "Drift: max PSI %.3f (%s); largest segment-share shift %.1f pp",
+        report["max_psi"]["psi"],
+        report["max_psi"]["feature"],
+        100 * report["max_share_shift"],
+    )
+    thresholds = report["psi_thresholds"]
+    if moderate := _columns_at(report, "moderate"):
+        logger.info("Moderate drift (PSI >= %s): %s", thresholds["moderate"], moderate)
+    if major := _columns_at(report, "major"):
+        logger.warning(
+            "Major drift (PSI >= %s): %s. These customers differ from the training population: the segment "
+            "names may not describe them; consider retraining.",
+            thresholds["major"],
+            major,
+        )
+    if flagged := report["outside_training"]["n_flagged"]:
+        logger.warning(
+            "%d of %d scored customer(s) lie outside what training saw (outside_training in scored_customers): "
+            "their segment is only the nearest one.",
+            flagged,
+            report["n_scored"],
+        )
+
+
 def measure_drift(
     training_input: pd.DataFrame,
     scoring_input: pd.DataFrame,
@@ -54,21 +151,10 @@ def measure_drift(
     scored_assignments: pd.DataFrame,
     schema: dict[str, Any],
     drift: dict[str, Any],
+    outside_training: dict[str, Any],
 ) -> dict[str, Any]:
-    """PSI per model-input feature and the shift in segment shares, scored vs training customers."""
-    columns = [col for col in training_input.columns if col != schema["id_column"]]
-    psi = {
-        col: round(
-            population_stability_index(
-                training_input[col].to_numpy(),
-                scoring_input[col].to_numpy(),
-                drift["bins"],
-                drift["epsilon"],
-            ),
-            6,
-        )
-        for col in columns
-    }
+    """PSI per feature, the shift in segment shares and the customers outside training, scored vs training."""
+    psi = _psi_by_feature(training_input, scoring_input, schema["id_column"], drift)
     shifts = _segment_share_shift(training_assignments, scored_assignments)
     worst = max(psi, key=psi.get)
     report = {
@@ -81,14 +167,9 @@ def measure_drift(
         "max_psi": {"feature": worst, "psi": psi[worst]},
         "segment_shares": shifts,
         "max_share_shift": max(abs(row["shift"]) for row in shifts),
+        "outside_training": _outside_training_summary(scored_assignments, training_assignments, outside_training),
     }
-    logger.info(
-        "Drift: max PSI %.3f (%s, %s); largest segment-share shift %.1f pp",
-        psi[worst],
-        worst,
-        _drift_level(psi[worst], drift["psi_thresholds"]),
-        100 * report["max_share_shift"],
-    )
+    _log_drift(report)
     return report
 
 
@@ -105,4 +186,6 @@ def log_drift_metrics(drift_report: dict[str, Any]) -> None:
     metrics = {f"psi.{col}": row["psi"] for col, row in drift_report["features"].items()}
     metrics["psi.max"] = drift_report["max_psi"]["psi"]
     metrics["segment_share_shift.max"] = drift_report["max_share_shift"]
+    metrics["outside_training.n"] = drift_report["outside_training"]["n_flagged"]
+    metrics["outside_training.share"] = drift_report["outside_training"]["share"]
     tracking.log_to_parent(metrics=metrics, tags={"stage": "scoring"})

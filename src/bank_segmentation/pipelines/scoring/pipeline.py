@@ -1,4 +1,4 @@
-"""Scoring: new customers -> same validation and cleaning (training statistics) -> segments + drift."""
+"""Scoring: new customers -> same validation and cleaning (training statistics) -> segments, flags, drift."""
 
 from __future__ import annotations
 
@@ -9,10 +9,16 @@ from kedro.pipeline import Node, Pipeline
 from bank_segmentation.pipelines.data_processing.nodes import (
     build_model_input,
     engineer_features,
+    export_rejected_customers,
     impute_customers,
     validate_customers,
 )
-from bank_segmentation.pipelines.scoring.nodes import export_scored_customers, log_drift_metrics, measure_drift
+from bank_segmentation.pipelines.scoring.nodes import (
+    export_scored_customers,
+    flag_outside_training,
+    log_drift_metrics,
+    measure_drift,
+)
 from bank_segmentation.pipelines.training.nodes import assign_segments
 
 
@@ -25,10 +31,16 @@ def create_pipeline(**kwargs: Any) -> Pipeline:
                 inputs=["customers_to_score_raw", "params:schema", "params:validation"],
                 outputs=[
                     "customers_to_score_validated",
-                    "rejected_customers_to_score",
+                    "quarantined_customers_to_score",
                     "scoring_validation_report",
                 ],
                 name="validate_customers_to_score",
+            ),
+            Node(
+                export_rejected_customers,
+                inputs="quarantined_customers_to_score",
+                outputs="rejected_customers_to_score",
+                name="export_rejected_customers_to_score",
             ),
             Node(
                 impute_customers,
@@ -55,8 +67,14 @@ def create_pipeline(**kwargs: Any) -> Pipeline:
                 name="score_customers",
             ),
             Node(
+                flag_outside_training,
+                inputs=["scored_assignments", "segment_assignments", "params:outside_training"],
+                outputs="scored_assignments_flagged",
+                name="flag_outside_training",
+            ),
+            Node(
                 export_scored_customers,
-                inputs=["scored_assignments", "segment_names"],
+                inputs=["scored_assignments_flagged", "segment_names"],
                 outputs="scored_customers",
                 name="export_scored_customers",
             ),
@@ -66,9 +84,10 @@ def create_pipeline(**kwargs: Any) -> Pipeline:
                     "model_input",
                     "scoring_model_input",
                     "segment_assignments",
-                    "scored_assignments",
+                    "scored_assignments_flagged",
                     "params:schema",
                     "params:drift",
+                    "params:outside_training",
                 ],
                 outputs="drift_report",
                 name="measure_drift",
