@@ -25,6 +25,7 @@ from tests.conftest import kedro_command, kedro_run, read_output
 
 PINNED = "model_choice.mode=pinned,model_choice.pinned.variant=seed_baseline"
 MODEL_DIR = Path("data/06_models/segmentation_model.pkl")
+PACKAGE_DIR = Path("data/06_models/segmentation_package.pkl")
 
 
 def pinned(k: int, *extra: str) -> tuple[str, ...]:
@@ -123,21 +124,49 @@ def test_scoring_never_loads_a_dropped_or_changed_model(project_copy: Path):
             return (Path.touch, (marker,))
 
     # a newer-named version folder, as anyone with write access to data/ could drop
-    dropped = project_copy / MODEL_DIR / "9999-12-31T23.59.59.999Z" / MODEL_DIR.name
+    dropped = project_copy / PACKAGE_DIR / "9999-12-31T23.59.59.999Z" / PACKAGE_DIR.name
     dropped.parent.mkdir(parents=True)
     dropped.write_bytes(pickle.dumps(Payload()))
     scoring = kedro_run(project_copy, "--pipelines", "scoring")
     assert scoring.returncode == 0, scoring.stderr[-3000:]
     assert not marker.exists()
 
-    # the published model itself replaced after publication: refused before it is unpickled
-    entry = published(project_copy)["datasets"]["segmentation_model"]
+    # the published package itself replaced after publication: refused before it is unpickled
+    entry = published(project_copy)["datasets"]["segmentation_package"]
     (project_copy / entry["path"]).write_bytes(pickle.dumps(Payload()))
     refused = kedro_run(project_copy, "--pipelines", "scoring")
     assert refused.returncode == 2
-    assert "changed after it was published" in refused.stderr and "segmentation_model" in refused.stderr
+    assert "changed after it was published" in refused.stderr and "segmentation_package" in refused.stderr
     assert "Traceback" not in refused.stderr
     assert not marker.exists()
+
+
+def test_a_model_trained_without_naming_its_segments_is_never_scored_with_other_names(project_copy: Path):
+    good = kedro_run(project_copy, *pinned(5))
+    assert good.returncode == 0, good.stderr[-3000:]
+    # a partial run: a new model (k=7) is trained and published, its segments are not named
+    partial = kedro_run(
+        project_copy, "--pipelines", "data_processing,clustering,tuning,model_choice,training", *pinned(7)
+    )
+    assert partial.returncode == 0, partial.stderr[-3000:]
+    assert published(project_copy)["datasets"]["segmentation_model"]["path"] != good_model_path(project_copy)
+
+    scoring = kedro_run(project_copy, "--pipelines", "scoring")
+    assert scoring.returncode == 0, scoring.stderr[-3000:]
+    scored = read_output(project_copy, "data/07_model_output/scored_customers.csv")
+    package = pickle.loads(
+        (project_copy / published(project_copy)["datasets"]["segmentation_package"]["path"]).read_bytes()
+    )
+    segments = package["segments"]
+    assert package["model"].named_steps["segment"].n_clusters == len(segments) == 5  # model and names together
+    lookup = dict(zip(segments["segment"], segments["name"], strict=True))
+    assert (scored["segment"].map(lookup) == scored["segment_name"]).all()
+
+
+def good_model_path(project: Path) -> str:
+    """The path of the first published run's model (the package built from it still refers to it)."""
+    versions = sorted((project / MODEL_DIR).iterdir())
+    return str((versions[0] / MODEL_DIR.name).relative_to(project))
 
 
 def test_a_run_that_fails_to_publish_leaves_the_previous_set_and_registers_nothing(project_copy: Path):

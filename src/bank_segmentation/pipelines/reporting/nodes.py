@@ -7,6 +7,7 @@ from typing import Any
 import pandas as pd
 
 from bank_segmentation import naming
+from bank_segmentation.package import build_package
 from bank_segmentation.pipelines.reporting.exports import (
     build_campaign_list,
     build_segment_catalogue,
@@ -38,12 +39,23 @@ def name_segments(profiles: pd.DataFrame, params: Mapping[str, Any], labels: Map
     return names
 
 
+def package_segmentation(
+    segmentation_model: Any,
+    segment_names: pd.DataFrame,
+    segment_catalogue: Mapping[str, Any],
+    segment_assignments: pd.DataFrame,
+) -> dict[str, Any]:
+    """The model bound to this run's names, actions and training distances: what scoring loads."""
+    return build_package(segmentation_model, segment_names, segment_catalogue, segment_assignments)
+
+
 __all__ = [
     "build_campaign_list",
     "build_segment_catalogue",
     "build_segment_profiles",
     "eda_figures",
     "name_segments",
+    "package_segmentation",
     "render_plotly_figures",
     "render_report",
     "render_report_images",

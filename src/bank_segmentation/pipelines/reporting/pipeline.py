@@ -58,6 +58,12 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="build_segment_catalogue",
             ),
             node(
+                nodes.package_segmentation,
+                inputs=["segmentation_model", "segment_names", "segment_catalogue", "segment_assignments"],
+                outputs="segmentation_package",
+                name="package_segmentation",
+            ),
+            node(
                 nodes.build_campaign_list,
                 inputs=[
                     "segment_assignments",

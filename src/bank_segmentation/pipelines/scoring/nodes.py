@@ -1,14 +1,17 @@
-"""Scoring nodes: segment names for scored customers and drift against the training population."""
+"""Scoring nodes: the published segmentation package applied to new customers, flags and drift."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from bank_segmentation import tracking
+from bank_segmentation.package import distance_thresholds, training_percentile, training_shares
+from bank_segmentation.pipelines.training.nodes import assign_segments
 from bank_segmentation.spreadsheet import spreadsheet_safe
 
 logger = logging.getLogger(__name__)
@@ -31,9 +34,9 @@ def _drift_level(psi: float, thresholds: dict[str, float]) -> str:
     return "moderate" if psi >= thresholds["moderate"] else "stable"
 
 
-def _segment_share_shift(training_assignments: pd.DataFrame, scored: pd.DataFrame) -> list[dict[str, Any]]:
+def _segment_share_shift(package: Mapping[str, Any], scored: pd.DataFrame) -> list[dict[str, Any]]:
     """Share of every segment among training and scored customers, and the shift between them."""
-    training_share = training_assignments["segment"].value_counts(normalize=True)
+    training_share = training_shares(package)
     scored_share = scored["segment"].value_counts(normalize=True)
     segments = sorted(set(training_share.index) | set(scored_share.index))
     return [
@@ -47,34 +50,23 @@ def _segment_share_shift(training_assignments: pd.DataFrame, scored: pd.DataFram
     ]
 
 
-def distance_thresholds(training_assignments: pd.DataFrame, outside_training: dict[str, Any]) -> pd.Series:
-    """Per segment, the distance to its centre beyond which a customer lies outside what training saw."""
-    distances = training_assignments.groupby("segment")["distance_to_centroid"]
-    return outside_training["factor"] * distances.quantile(outside_training["quantile"])
-
-
-def _training_percentile(scored: pd.DataFrame, training_assignments: pd.DataFrame) -> pd.Series:
-    """Share (%) of the segment's training customers at most as far from its centre as each scored one."""
-    percentile = pd.Series(100.0, index=scored.index)
-    training = dict(tuple(training_assignments.groupby("segment")["distance_to_centroid"]))
-    for segment, rows in scored.groupby("segment").groups.items():
-        if segment in training:
-            reference = np.sort(training[segment].to_numpy())
-            below = np.searchsorted(reference, scored.loc[rows, "distance_to_centroid"].to_numpy(), side="right")
-            percentile.loc[rows] = 100 * below / len(reference)
-    return percentile.round(2)
+def score_customers(
+    segmentation_package: Mapping[str, Any], model_input: pd.DataFrame, schema: dict[str, Any]
+) -> pd.DataFrame:
+    """Segment, distance and second-closest segment of every new customer, with the published model."""
+    return assign_segments(segmentation_package["model"], model_input, schema)
 
 
 def flag_outside_training(
-    scored_assignments: pd.DataFrame, training_assignments: pd.DataFrame, outside_training: dict[str, Any]
+    scored_assignments: pd.DataFrame, segmentation_package: Mapping[str, Any], outside_training: dict[str, Any]
 ) -> pd.DataFrame:
     """Flag scored customers farther from their segment's centre than training customers were."""
-    threshold = scored_assignments["segment"].map(distance_thresholds(training_assignments, outside_training))
+    threshold = scored_assignments["segment"].map(distance_thresholds(segmentation_package, outside_training))
     # A segment no training customer was in has no threshold (NaN): nothing vouches for its customers.
     outside = ~(scored_assignments["distance_to_centroid"] <= threshold)
     return scored_assignments.assign(
         outside_training=outside.to_numpy(),
-        distance_percentile=_training_percentile(scored_assignments, training_assignments),
+        distance_percentile=training_percentile(segmentation_package, scored_assignments),
     )
 
 
@@ -95,12 +87,12 @@ def _psi_by_feature(
 
 
 def _outside_training_summary(
-    scored_assignments: pd.DataFrame, training_assignments: pd.DataFrame, outside_training: dict[str, Any]
+    scored_assignments: pd.DataFrame, package: Mapping[str, Any], outside_training: dict[str, Any]
 ) -> dict[str, Any]:
     """How many scored customers lie outside what training saw, per segment, with the thresholds used."""
     flagged = scored_assignments["outside_training"]
     per_segment = scored_assignments.loc[flagged, "segment"].value_counts()
-    thresholds = distance_thresholds(training_assignments, outside_training)
+    thresholds = distance_thresholds(package, outside_training)
     return {
         "quantile": outside_training["quantile"],
         "factor": outside_training["factor"],
@@ -147,7 +139,7 @@ def _log_drift(report: dict[str, Any]) -> None:
 def measure_drift(
     training_input: pd.DataFrame,
     scoring_input: pd.DataFrame,
-    training_assignments: pd.DataFrame,
+    segmentation_package: Mapping[str, Any],
     scored_assignments: pd.DataFrame,
     schema: dict[str, Any],
     drift: dict[str, Any],
@@ -155,7 +147,7 @@ def measure_drift(
 ) -> dict[str, Any]:
     """PSI per feature, the shift in segment shares and the customers outside training, scored vs training."""
     psi = _psi_by_feature(training_input, scoring_input, schema["id_column"], drift)
-    shifts = _segment_share_shift(training_assignments, scored_assignments)
+    shifts = _segment_share_shift(segmentation_package, scored_assignments)
     worst = max(psi, key=psi.get)
     report = {
         "n_training": len(training_input),
@@ -167,17 +159,18 @@ def measure_drift(
         "max_psi": {"feature": worst, "psi": psi[worst]},
         "segment_shares": shifts,
         "max_share_shift": max(abs(row["shift"]) for row in shifts),
-        "outside_training": _outside_training_summary(scored_assignments, training_assignments, outside_training),
+        "outside_training": _outside_training_summary(scored_assignments, segmentation_package, outside_training),
     }
     _log_drift(report)
     return report
 
 
-def export_scored_customers(scored_assignments: pd.DataFrame, segment_names: pd.DataFrame) -> pd.DataFrame:
-    """Scored customers with their segment's name, safe to open in a spreadsheet."""
-    names = segment_names[["segment", "name"]].rename(columns={"name": "segment_name"})
+def export_scored_customers(scored_assignments: pd.DataFrame, segmentation_package: Mapping[str, Any]) -> pd.DataFrame:
+    """Scored customers with their segment's name and recommended action, safe to open in a spreadsheet."""
+    segments = segmentation_package["segments"][["segment", "name", "recommended_action"]]
+    names = segments.rename(columns={"name": "segment_name"})
     named = scored_assignments.merge(names, on="segment", how="left", validate="many_to_one")
-    first = list(scored_assignments.columns[:2]) + ["segment_name"]
+    first = list(scored_assignments.columns[:2]) + ["segment_name", "recommended_action"]
     return spreadsheet_safe(named[first + [col for col in named.columns if col not in first]])
 
 

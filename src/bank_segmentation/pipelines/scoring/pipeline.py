@@ -18,12 +18,12 @@ from bank_segmentation.pipelines.scoring.nodes import (
     flag_outside_training,
     log_drift_metrics,
     measure_drift,
+    score_customers,
 )
-from bank_segmentation.pipelines.training.nodes import assign_segments
 
 
 def create_pipeline(**kwargs: Any) -> Pipeline:
-    """Apply the trained imputer and model to ``customers_to_score_raw``; nothing is re-fitted."""
+    """Apply the published imputer and segmentation package to ``customers_to_score_raw``; nothing is re-fitted."""
     return Pipeline(
         [
             Node(
@@ -61,20 +61,20 @@ def create_pipeline(**kwargs: Any) -> Pipeline:
                 name="build_scoring_model_input",
             ),
             Node(
-                assign_segments,
-                inputs=["segmentation_model", "scoring_model_input", "params:schema"],
+                score_customers,
+                inputs=["segmentation_package", "scoring_model_input", "params:schema"],
                 outputs="scored_assignments",
                 name="score_customers",
             ),
             Node(
                 flag_outside_training,
-                inputs=["scored_assignments", "segment_assignments", "params:outside_training"],
+                inputs=["scored_assignments", "segmentation_package", "params:outside_training"],
                 outputs="scored_assignments_flagged",
                 name="flag_outside_training",
             ),
             Node(
                 export_scored_customers,
-                inputs=["scored_assignments_flagged", "segment_names"],
+                inputs=["scored_assignments_flagged", "segmentation_package"],
                 outputs="scored_customers",
                 name="export_scored_customers",
             ),
@@ -83,7 +83,7 @@ def create_pipeline(**kwargs: Any) -> Pipeline:
                 inputs=[
                     "model_input",
                     "scoring_model_input",
-                    "segment_assignments",
+                    "segmentation_package",
                     "scored_assignments_flagged",
                     "params:schema",
                     "params:drift",
