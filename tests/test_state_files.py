@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.server
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -108,3 +109,21 @@ def test_a_server_whose_api_fails_stops_the_run_quickly_with_guidance(project_co
     assert time.monotonic() - start < 30
     assert "does not answer" in result.stderr and "tracking.on_unreachable=continue" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_copied_project_keeps_its_artifacts_inside_it(project_copy: Path, tmp_path: Path):
+    first = kedro_run(project_copy, "--params", "model_choice.mode=pinned,model_choice.pinned.k=5")
+    assert first.returncode == 0, first.stderr[-2000:]
+    copy = tmp_path / "copied"
+    shutil.copytree(project_copy, copy)
+    original_files = sorted(p for p in (project_copy / "mlruns").rglob("*") if p.is_file())
+
+    again = kedro_run(copy, "--params", "model_choice.mode=pinned,model_choice.pinned.k=6")
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert sorted(p for p in (project_copy / "mlruns").rglob("*") if p.is_file()) == original_files
+    client = MlflowClient(f"sqlite:///{copy / 'mlflow.db'}")
+    for run in client.search_runs([e.experiment_id for e in client.search_experiments()]):
+        assert run.info.artifact_uri.startswith(str(copy.resolve() / "mlruns")), run.info.artifact_uri
+    newest = max(int(v.version) for v in client.search_model_versions("name='bank-segmentation'"))
+    location = client.get_model_version_download_uri("bank-segmentation", str(newest))
+    assert Path(location).is_relative_to(copy.resolve()), location

@@ -6,6 +6,7 @@ import logging
 import os
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import mlflow
@@ -16,8 +17,8 @@ from kedro_mlflow.io.catalog.switch_catalog_logging import switch_catalog_loggin
 from mlflow.tracking import MlflowClient
 
 from bank_segmentation.errors import SegmentationError, tracking_safe_message
-from bank_segmentation.locking import initialise_sqlite_once
-from bank_segmentation.state import MLFLOW_REMEDY, OPTUNA_REMEDY, check_state_file
+from bank_segmentation.locking import initialise_sqlite_once, sqlite_path
+from bank_segmentation.state import MLFLOW_REMEDY, OPTUNA_REMEDY, check_state_file, relocate_artifact_root
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +59,14 @@ def server_unreachable_reason(uri: str, timeout: float) -> str | None:
     return None
 
 
+def _prepare_local_store(uri: str, experiment: str, project: Path) -> None:
+    """Keep a moved project's artifacts inside it, then create the tables and the experiment if needed."""
+    store = sqlite_path(uri)
+    if store is not None:
+        relocate_artifact_root(store, project)
+    _create_store_and_experiment(uri, experiment)
+
+
 def _create_store_and_experiment(uri: str, experiment: str) -> None:
     """Create the SQLite tables and the experiment if they do not exist yet."""
     client = MlflowClient(tracking_uri=uri)
@@ -94,7 +103,7 @@ class ProjectMlflowHook(MlflowHook):
                 return
         else:
             check_state_file(uri, "The MLflow tracking store", MLFLOW_REMEDY)
-            initialise_sqlite_once(uri, lambda: _create_store_and_experiment(uri, experiment))
+            initialise_sqlite_once(uri, lambda: _prepare_local_store(uri, experiment, Path(context.project_path)))
         storage = ((context.config_loader["parameters"].get("tuning") or {}).get("study") or {}).get("storage", "")
         check_state_file(str(storage), "The Optuna study", OPTUNA_REMEDY)
         super().after_context_created(context)

@@ -7,13 +7,24 @@ check); a damaged one stops the run with its name and what to do, exit code 2.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from pathlib import Path
 
 from bank_segmentation.errors import SegmentationError
 from bank_segmentation.locking import sqlite_path
 
+logger = logging.getLogger(__name__)
+
 SQLITE_HEADER = b"SQLite format 3\x00"
+ARTIFACTS_DIR = "mlruns"
+# The columns where the local MLflow store keeps absolute artifact paths.
+ARTIFACT_COLUMNS = (
+    ("experiments", "artifact_location"),
+    ("runs", "artifact_uri"),
+    ("model_versions", "storage_location"),
+    ("logged_models", "artifact_location"),
+)
 
 
 class StateFileError(SegmentationError):
@@ -55,3 +66,40 @@ OPTUNA_REMEDY = (
     "It holds the hyper-parameter study. Restore it from a backup, or move it away and rerun: the study starts "
     "afresh (tuning.study.storage in parameters_tuning.yml)."
 )
+
+
+def relocate_artifact_root(store: Path, project: Path) -> str | None:
+    """Point a local MLflow store at the ``mlruns`` folder beside it after the project folder moved.
+
+    MLflow records absolute artifact paths: in a copied or moved project they still point at the old folder, so
+    new artifacts would land there (or nowhere). When the store lies in ``project`` and its experiments point
+    at another folder's ``mlruns``, every recorded path is rewritten to this folder's; returns the old root.
+    """
+    if not store.exists() or store.stat().st_size == 0 or store.resolve().parent != project.resolve():
+        return None
+    new_root = str(project.resolve() / ARTIFACTS_DIR)
+    with sqlite3.connect(store, timeout=60) as db:
+        locations = [row[0] for row in db.execute("SELECT artifact_location FROM experiments") if row[0]]
+        old_roots = {_artifact_root(location) for location in locations} - {None, new_root}
+        if not old_roots:
+            return None
+        for old_root in old_roots:
+            for table, column in ARTIFACT_COLUMNS:
+                db.execute(
+                    f"UPDATE {table} SET {column} = ? || substr({column}, ?) WHERE substr({column}, 1, ?) = ?",
+                    (new_root, len(old_root) + 1, len(old_root), old_root),
+                )
+    logger.warning(
+        "the project folder moved: MLflow artifact paths now point to %s (were %s)",
+        new_root,
+        ", ".join(sorted(old_roots)),
+    )
+    return ", ".join(sorted(old_roots))
+
+
+def _artifact_root(location: str) -> str | None:
+    """The local ``.../mlruns`` folder an artifact location lies in (``None`` for a remote store)."""
+    path = location.removeprefix("file://")
+    if not path.startswith("/") or f"/{ARTIFACTS_DIR}" not in path:
+        return None
+    return path[: path.index(f"/{ARTIFACTS_DIR}") + len(ARTIFACTS_DIR) + 1]
