@@ -90,8 +90,8 @@ def run_pipeline(project_copy: Path) -> RunPipeline:
     return _run
 
 
-def run_default(project: Path, params: dict[str, Any]) -> None:
-    """``kedro run`` (the default pipeline) in ``project`` through the real session and runner."""
+def run_default(project: Path, params: dict[str, Any], pipelines: list[str] | None = None) -> None:
+    """``kedro run`` (the default pipeline, or ``pipelines``) in ``project`` through the real session and runner."""
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(project)
         patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{project / 'mlflow.db'}")
@@ -99,7 +99,7 @@ def run_default(project: Path, params: dict[str, Any]) -> None:
         end_active_mlflow_runs()
         try:
             with KedroSession.create(project_path=project, runtime_params=params) as session:
-                session.run()
+                session.run(pipeline_names=pipelines)
         finally:
             end_active_mlflow_runs()
 

@@ -12,21 +12,10 @@ from typing import Any
 import click
 from kedro.framework.cli.project import run as kedro_run
 
-from bank_segmentation.errors import SegmentationError
+from bank_segmentation.errors import SegmentationError, find_in_chain
 
 logger = logging.getLogger(__name__)
 USER_ERROR_EXIT_CODE = 2
-
-
-def find_user_error(exc: BaseException | None) -> SegmentationError | None:
-    """The first error in the exception chain that explains itself to a user."""
-    seen: set[int] = set()
-    while exc is not None and id(exc) not in seen:
-        if isinstance(exc, SegmentationError):
-            return exc
-        seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__
-    return None
 
 
 @click.group(name="bank_segmentation")
@@ -39,7 +28,7 @@ def _run(**kwargs: Any) -> Any:
     try:
         return kedro_run.callback(**kwargs)
     except Exception as exc:
-        problem = find_user_error(exc)
+        problem = find_in_chain(exc, SegmentationError)
         if problem is None:
             raise
         click.secho(f"\nRun stopped: {problem}\n", fg="red", err=True)

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 # Text after this separator in a DataContractError message may quote the file (e.g. its header line);
 # what comes before states the problem with its counts only.
 QUOTE_SEPARATOR = "; "
+
+
+E = TypeVar("E", bound=BaseException)
 
 
 class SegmentationError(ValueError):
@@ -51,11 +55,12 @@ def _located(source: str | None, column: str | None, rule: str | None, detail: s
     return ", ".join(parts) + f": {detail}"
 
 
-def _contract_error(error: BaseException | None) -> DataContractError | None:
-    """The data-contract error ``error`` is or wraps (a dataset wraps what its load raised), if any."""
+def find_in_chain(error: BaseException | None, kind: type[E]) -> E | None:
+    """The first error of type ``kind`` in ``error``'s chain (causes and contexts), if any: a dataset, a hook or
+    Kedro wraps what was raised underneath."""
     seen: set[int] = set()
     while error is not None and id(error) not in seen:
-        if isinstance(error, DataContractError):
+        if isinstance(error, kind):
             return error
         seen.add(id(error))
         error = error.__cause__ or error.__context__
@@ -64,7 +69,7 @@ def _contract_error(error: BaseException | None) -> DataContractError | None:
 
 def tracking_safe_message(error: BaseException) -> str:
     """``type: message`` for a tracking server: file, column, rule and counts, never example values or ids."""
-    contract = _contract_error(error)
+    contract = find_in_chain(error, DataContractError)
     if contract is None:
         return f"{type(error).__name__}: {error}"
     problem = contract.detail.split(QUOTE_SEPARATOR, 1)[0]

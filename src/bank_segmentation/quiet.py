@@ -1,6 +1,9 @@
 """Silence known, harmless warnings raised inside third-party libraries, so a clean run is quiet."""
 
+import contextlib
+import logging
 import warnings
+from collections.abc import Iterator
 
 # (message regex, category) pairs; each is raised by a dependency, not by this project's code.
 THIRD_PARTY_WARNINGS = (
@@ -26,3 +29,15 @@ def import_kedro_mlflow_quietly() -> None:
     """
     with warnings.catch_warnings(record=True):
         import kedro_mlflow.mlflow  # noqa: F401
+
+
+@contextlib.contextmanager
+def quiet_logger(name: str) -> Iterator[None]:
+    """Raise one logger to ERROR for the duration of the block (a library's chatter about what we meant)."""
+    target = logging.getLogger(name)
+    previous = target.level
+    target.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        target.setLevel(previous)

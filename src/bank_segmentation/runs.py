@@ -17,7 +17,6 @@ its outputs current all together, or not at all.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import datetime as dt
 import hashlib
@@ -25,7 +24,7 @@ import json
 import logging
 import os
 import shutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -36,6 +35,7 @@ from kedro.io import AbstractDataset
 
 from bank_segmentation import tracking
 from bank_segmentation.errors import SegmentationError
+from bank_segmentation.quiet import quiet_logger
 
 logger = logging.getLogger(__name__)
 
@@ -166,18 +166,6 @@ def file_datasets(catalog: Any, names: set[str], project: Path) -> dict[str, Fil
     return out
 
 
-@contextlib.contextmanager
-def _quiet_replacements() -> Iterator[None]:
-    """Kedro warns on every dataset it replaces; here replacing is the point."""
-    target = logging.getLogger(KEDRO_CATALOG_LOGGER)
-    previous = target.level
-    target.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        target.setLevel(previous)
-
-
 def _replace(catalog: Any, name: str, config: Mapping[str, Any], load_version: str | None, save_version: str) -> None:
     old = catalog.get(name)
     new = AbstractDataset.from_config(name, dict(config), load_version=load_version, save_version=save_version)
@@ -215,7 +203,7 @@ class RunIsolationHook:
         produced = file_datasets(catalog, set(pipeline.all_outputs()), self._project)
         read_only = file_datasets(catalog, set(pipeline.inputs()), self._project)
         published = PublishedSet.load(self._project)
-        with _quiet_replacements():
+        with quiet_logger(KEDRO_CATALOG_LOGGER):  # Kedro warns on every dataset replaced: here it is the point
             for dataset in produced.values():
                 if dataset.versioned:  # its own version folder, and read back from it
                     _replace(catalog, dataset.name, dataset.config, version, version)

@@ -16,7 +16,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,8 @@ from typing import Any
 import mlflow
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
+
+from bank_segmentation.quiet import quiet_logger
 
 logger = logging.getLogger(__name__)
 
@@ -156,18 +158,6 @@ def _log_batch(
         tag_list = tag_list[BATCH_TAGS:]
 
 
-@contextlib.contextmanager
-def _quiet_logger(name: str) -> Iterator[None]:
-    """Raise one library logger to ERROR for the duration of the block."""
-    target = logging.getLogger(name)
-    previous = target.level
-    target.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        target.setLevel(previous)
-
-
 def active_run_id() -> str | None:
     """The id of the run active in this thread, or ``None`` when tracking is off."""
     run = mlflow.active_run()
@@ -233,7 +223,7 @@ def _process_alive(pid: int) -> bool:
 
 def register_model(model_uri: str, name: str) -> dict[str, Any]:
     """Register a logged model under ``name``; the new version's name and number."""
-    with _quiet_logger("mlflow.tracking._model_registry.client"), _quiet_logger("mlflow.store.model_registry"):
+    with quiet_logger("mlflow.tracking._model_registry.client"), quiet_logger("mlflow.store.model_registry"):
         version = mlflow.register_model(model_uri, name)
     return {"name": name, "version": str(version.version)}
 
@@ -264,7 +254,7 @@ def log_sklearn_model(
     import mlflow.sklearn
 
     # MLflow warns that pip itself is absent from uv environments; harmless with explicit requirements.
-    with _quiet_logger("mlflow.utils.environment"):
+    with quiet_logger("mlflow.utils.environment"):
         info = mlflow.sklearn.log_model(
             model,
             name=name,

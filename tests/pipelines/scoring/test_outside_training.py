@@ -10,35 +10,21 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from kedro.framework.session import KedroSession
-from kedro.framework.startup import bootstrap_project
 
-from tests.conftest import end_active_mlflow_runs, make_project_copy
+from tests.conftest import make_project_copy, run_default
 from tests.pipelines.scoring.test_scoring import FAST_TRAINING
 
 SHIPPED = Path(__file__).resolve().parents[3] / "data/01_raw/customers_to_score.csv"
 NODES_LOGGER = "bank_segmentation.pipelines.scoring.nodes"
 
 
-def run_in(project: Path, pipelines: list[str]) -> None:
-    """Run ``pipelines`` of ``project`` through the real Kedro session and runner, tracking in its own store."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(project)
-        patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{project / 'mlflow.db'}")
-        bootstrap_project(project)
-        end_active_mlflow_runs()
-        try:
-            with KedroSession.create(project_path=project, runtime_params=FAST_TRAINING) as session:
-                session.run(pipeline_names=pipelines)
-        finally:
-            end_active_mlflow_runs()
-
-
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A project copy trained once on the shipped demo portfolio; each test scores its own file in it."""
     project = make_project_copy(tmp_path_factory.mktemp("outside_training") / "project")
-    run_in(project, ["data_processing", "clustering", "tuning", "model_choice", "training", "reporting"])
+    run_default(
+        project, FAST_TRAINING, ["data_processing", "clustering", "tuning", "model_choice", "training", "reporting"]
+    )
     return project
 
 
@@ -46,7 +32,7 @@ def score(project: Path, customers: pd.DataFrame, caplog: pytest.LogCaptureFixtu
     """Score ``customers`` in the trained project; the scored customers and the drift report."""
     customers.to_csv(project / "data/01_raw/customers_to_score.csv", index=False)
     with caplog.at_level(logging.INFO, logger=NODES_LOGGER):
-        run_in(project, ["scoring"])
+        run_default(project, FAST_TRAINING, ["scoring"])
     scored = pd.read_csv(project / "data/07_model_output/scored_customers.csv")
     return scored, json.loads((project / "data/08_reporting/drift.json").read_text())
 
