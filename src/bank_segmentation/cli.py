@@ -1,7 +1,8 @@
 """Project command line: Kedro's ``run`` with errors a user can act on shown plainly.
 
-A bad input file or parameter stops the run with one message that names the file, column, rule and example
-rows, and exit code 2, instead of a stack trace. Any other failure keeps Kedro's full traceback.
+A bad input file or parameter, a damaged state file, or a tracking server that stops answering stops the
+run with one message that says what to do, and exit code 2, instead of a stack trace. Any other failure
+keeps Kedro's full traceback.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 import click
 from kedro.framework.cli.project import run as kedro_run
 
+from bank_segmentation import tracking
 from bank_segmentation.errors import SegmentationError, find_in_chain
 
 logger = logging.getLogger(__name__)
@@ -29,6 +31,12 @@ def _run(**kwargs: Any) -> Any:
         return kedro_run.callback(**kwargs)
     except Exception as exc:
         problem = find_in_chain(exc, SegmentationError)
+        if problem is None and (lost := tracking.outage(exc)):
+            problem = SegmentationError(
+                f"the MLflow tracking server stopped answering during the run ({lost}). Nothing of this run was "
+                "published: the last good outputs stay current. Rerun when the server answers, or without "
+                "tracking: kedro run --params tracking.on_unreachable=continue"
+            )
         if problem is None:
             raise
         click.secho(f"\nRun stopped: {problem}\n", fg="red", err=True)

@@ -16,6 +16,7 @@ from kedro_mlflow.framework.hooks.mlflow_hook import MlflowHook
 from kedro_mlflow.io.catalog.switch_catalog_logging import switch_catalog_logging
 from mlflow.tracking import MlflowClient
 
+from bank_segmentation import tracking
 from bank_segmentation.errors import SegmentationError, tracking_safe_message
 from bank_segmentation.locking import initialise_sqlite_once, sqlite_path
 from bank_segmentation.state import MLFLOW_REMEDY, OPTUNA_REMEDY, check_state_file, relocate_artifact_root
@@ -152,6 +153,9 @@ class ProjectMlflowHook(MlflowHook):
     @hook_impl
     def on_pipeline_error(self, error: Exception, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
         if self._tracking_off:
+            return
+        if tracking.outage(error):  # the server stopped answering: every further call would wait and fail
+            logger.debug("tracking server lost during the run: the MLflow run is left to it")
             return
         if mlflow.active_run() is not None:
             mlflow.set_tag("error", tracking_safe_message(error)[:MAX_ERROR_TAG_LENGTH])

@@ -158,6 +158,18 @@ def _log_batch(
         tag_list = tag_list[BATCH_TAGS:]
 
 
+def outage(error: BaseException) -> str | None:
+    """What the tracking server answered (or did not) when that is what stopped a run, else ``None``."""
+    from mlflow.exceptions import MlflowException
+
+    from bank_segmentation.errors import find_in_chain
+
+    found = find_in_chain(error, MlflowException)
+    if found is None or "API request to" not in str(found):
+        return None
+    return str(found).splitlines()[0][:300]
+
+
 def active_run_id() -> str | None:
     """The id of the run active in this thread, or ``None`` when tracking is off."""
     run = mlflow.active_run()
