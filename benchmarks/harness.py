@@ -21,7 +21,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bank_segmentation.workspace import copy_project
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: its tests' project-copy helper
+from tests.workspace import copy_project  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 LOG_FILE = "benchmark_run.log"

@@ -41,13 +41,15 @@ from kedro.framework.startup import bootstrap_project
 from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score
 
-from bank_segmentation.candidates import Admission, CandidateScorer
-from bank_segmentation.choice import Candidate, choose
-from bank_segmentation.evaluation import EvaluationSettings, MetricSpace, refit_agreement, thread_limit
-from bank_segmentation.naming import name_segments
+from bank_segmentation.core.candidates import Admission, CandidateScorer
+from bank_segmentation.core.choice import Candidate, choose
+from bank_segmentation.core.evaluation import EvaluationSettings, MetricSpace, refit_agreement, thread_limit
+from bank_segmentation.core.naming import name_segments
+from bank_segmentation.core.profiles import build_segment_profiles
 from bank_segmentation.pipelines.model_choice.nodes import search_candidates, sweep_candidates
-from bank_segmentation.profiles import build_segment_profiles
-from bank_segmentation.workspace import copy_project
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: its tests' project-copy helper
+from tests.workspace import copy_project  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 INDEPENDENT_SEED_OFFSET = 1000  # refit seeds the product never uses

@@ -30,13 +30,13 @@ import yaml
 def _science_modules_without_framework() -> None:
     """Import the pipelines' node modules without their packages' ``__init__`` (which builds Kedro pipelines).
 
-    The node modules reach MLflow only through ``bank_segmentation.tracking``; a stub stands in for it, and
+    The node modules reach MLflow only through ``bank_segmentation.framework.tracking``; a stub stands in for it, and
     nested-run logging is switched off below, so the stub is never called.
     """
     import bank_segmentation
 
     package_root = Path(bank_segmentation.__file__).parent
-    sys.modules["bank_segmentation.tracking"] = types.ModuleType("bank_segmentation.tracking")
+    sys.modules["bank_segmentation.framework.tracking"] = types.ModuleType("bank_segmentation.framework.tracking")
     for name in ("data_processing", "clustering", "tuning", "model_choice", "training"):
         stub = types.ModuleType(f"bank_segmentation.pipelines.{name}")
         stub.__path__ = [str(package_root / "pipelines" / name)]
@@ -54,6 +54,7 @@ def load_parameters(project: Path) -> dict:
 def run(project: Path) -> dict[str, float]:
     """Run the science once; return seconds per stage."""
     _science_modules_without_framework()
+    from bank_segmentation.core.assignment import assign_segments
     from bank_segmentation.pipelines.clustering import nodes as clustering
     from bank_segmentation.pipelines.data_processing import nodes as data_processing
     from bank_segmentation.pipelines.model_choice import nodes as model_choice
@@ -111,7 +112,7 @@ def run(project: Path) -> dict[str, float]:
     lap("model_choice")
 
     model = training.train_segmentation_model(model_input, config, schema, features, params["evaluation"])
-    training.assign_segments(model, model_input, schema)
+    assign_segments(model, model_input, schema)
     lap("training")
     timings["mlflow_imported"] = float("mlflow" in sys.modules)
     timings["kedro_framework_imported"] = float("kedro.framework.session" in sys.modules)

@@ -12,7 +12,7 @@ Sections (``--only``), each measured as the median over ``--repeats`` fresh proc
            framework overhead = demo / plain
   pinned   cold ``uv run kedro run`` of the default pipeline with the model pinned (model_choice.mode=pinned):
            the sweep and the search skip themselves, so it must be faster than the demo run
-  scaling  synthetic portfolios of ``--sizes`` customers (bank_segmentation.demo.generate_portfolio):
+  scaling  synthetic portfolios of ``--sizes`` customers (the demo_data pipeline's generate_portfolio):
            data processing + a FIXED configuration (model_choice.mode pinned: no sweep, no search)
            + its metrics + scoring (``--score-share`` of new customers) + reporting, through ``kedro run``
   mlflow   cost of one nested MLflow run (batched log_batch vs one call per value) and of a fresh store
@@ -163,7 +163,7 @@ def bench_scaling(
     workdir: Path, sizes: Sequence[int], repeats: int, score_share: float, membership: Mapping[str, list[str]]
 ) -> dict[str, Any]:
     """Data processing + fixed configuration + scoring + reporting on synthetic portfolios of each size."""
-    from bank_segmentation.demo import generate_portfolio
+    from bank_segmentation.pipelines.demo_data.generator import generate_portfolio
 
     params = ",".join(f"{k}={v}" for k, v in FIXED_CONFIGURATION.items())
     results = {}
@@ -196,7 +196,7 @@ MLFLOW_SCRIPT = r"""
 import json, sys, time
 t0 = time.perf_counter()
 import mlflow
-from bank_segmentation import tracking
+from bank_segmentation.framework import tracking
 imported = time.perf_counter() - t0
 uri, n = sys.argv[1], int(sys.argv[2])
 mlflow.set_tracking_uri(uri)

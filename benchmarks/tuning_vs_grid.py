@@ -41,12 +41,14 @@ from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 from tqdm.auto import tqdm
 
-from bank_segmentation.candidates import Admission, CandidateScorer
-from bank_segmentation.evaluation import EvaluationSettings, thread_limit
+from bank_segmentation.core.candidates import Admission, CandidateScorer
+from bank_segmentation.core.evaluation import EvaluationSettings, thread_limit
+from bank_segmentation.core.preprocessing import describe_steps
 from bank_segmentation.pipelines.tuning import nodes
 from bank_segmentation.pipelines.tuning.search_space import grid
-from bank_segmentation.preprocessing import describe_steps
-from bank_segmentation.workspace import copy_project
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: its tests' project-copy helper
+from tests.workspace import copy_project  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 TARGET = 0.97

@@ -16,8 +16,8 @@ import pytest
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
-from bank_segmentation.quiet import THIRD_PARTY_WARNINGS
-from bank_segmentation.workspace import copy_project
+from bank_segmentation.framework.quiet import THIRD_PARTY_WARNINGS
+from tests.workspace import copy_project
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

@@ -9,8 +9,8 @@ import pytest
 import yaml
 from kedro.io import DatasetError
 
-from bank_segmentation.datasets import CustomerTableDataset
-from bank_segmentation.errors import DataContractError
+from bank_segmentation.core.errors import DataContractError
+from bank_segmentation.framework.datasets import CustomerTableDataset
 from bank_segmentation.pipelines.data_processing.nodes import (
     build_model_input,
     check_segmentable,

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from bank_segmentation.candidates import Admission
-from bank_segmentation.choice import Candidate, choose, pinned_record
+from bank_segmentation.core.candidates import Admission
+from bank_segmentation.core.choice import Candidate, choose, pinned_record
 
 RULE: dict[str, Any] = {
     "k_min": 5,

@@ -14,7 +14,7 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score
 from sklearn.preprocessing import StandardScaler
 
-from bank_segmentation.demo import COLUMNS, PERSONA_COLUMN, PERSONAS, generate_portfolio
+from bank_segmentation.pipelines.demo_data.generator import COLUMNS, PERSONA_COLUMN, PERSONAS, generate_portfolio
 from bank_segmentation.pipelines.demo_data.nodes import (
     generate_customers_to_score,
     generate_demo_customers,

@@ -8,7 +8,7 @@ from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score, silhouette_score
 from sklearn.preprocessing import QuantileTransformer, StandardScaler
 
-from bank_segmentation.evaluation import (
+from bank_segmentation.core.evaluation import (
     EvaluationSettings,
     MetricSpace,
     fit_kmeans,

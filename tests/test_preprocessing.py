@@ -11,14 +11,14 @@ import pandas as pd
 import pytest
 import yaml
 
-from bank_segmentation.demo import generate_portfolio
-from bank_segmentation.pipelines.data_processing.nodes import build_model_input, engineer_features
-from bank_segmentation.preprocessing import (
+from bank_segmentation.core.preprocessing import (
     build_preprocessor,
     describe_steps,
     feature_space,
     resolve_columns,
 )
+from bank_segmentation.pipelines.data_processing.nodes import build_model_input, engineer_features
+from bank_segmentation.pipelines.demo_data.generator import generate_portfolio
 
 CONF = Path(__file__).resolve().parents[1] / "conf" / "base"
 

@@ -20,7 +20,7 @@ import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
-from bank_segmentation.runs import MANIFEST, PUBLISHED_MARK, RUNS_DIR, prune_runs
+from bank_segmentation.framework.runs import MANIFEST, PUBLISHED_MARK, RUNS_DIR, prune_runs
 from tests.conftest import kedro_command, kedro_run, read_output
 
 PINNED = "model_choice.mode=pinned,model_choice.pinned.variant=seed_baseline"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from kedro.framework.session import session as kedro_session
 from kedro.framework.startup import bootstrap_project
 
-import bank_segmentation.session as session_module
+import bank_segmentation.framework.session as session_module
 
 
 def test_two_sessions_created_in_the_same_millisecond_get_distinct_save_versions(project_copy, monkeypatch):

@@ -11,7 +11,7 @@ import pytest
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
-from bank_segmentation.spreadsheet import escape_cell
+from bank_segmentation.core.spreadsheet import escape_cell
 from tests.conftest import end_active_mlflow_runs
 
 HOSTILE_HEADER = '=HYPERLINK("http://evil.example/?q=1")'

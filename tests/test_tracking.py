@@ -10,7 +10,7 @@ import mlflow
 import pytest
 from mlflow.tracking import MlflowClient
 
-from bank_segmentation import tracking
+from bank_segmentation.framework import tracking
 
 
 def _use_store(path: Path) -> Iterator[str]:
@@ -57,7 +57,7 @@ def test_nested_runs_from_several_threads_land_under_the_parent(store):
 
 
 def test_every_helper_is_a_no_op_without_an_active_run(empty_store, tmp_path, caplog):
-    caplog.set_level("DEBUG", logger="bank_segmentation.tracking")
+    caplog.set_level("DEBUG", logger="bank_segmentation.framework.tracking")
     assert mlflow.active_run() is None
     assert tracking.parent_run() is None
     assert tracking.log_nested_run(tracking.NestedRun("x", metrics={"a": 1.0})) is None

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bank_segmentation.errors import DataContractError, tracking_safe_message
+from bank_segmentation.core.errors import DataContractError, tracking_safe_message
 
 HOSTILE_ID = "LEAK-ID-7F3A"
 

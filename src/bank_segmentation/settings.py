@@ -2,14 +2,14 @@
 
 from omegaconf.resolvers import oc
 
-from bank_segmentation.quiet import import_kedro_mlflow_quietly, silence_third_party_warnings
+from bank_segmentation.framework.quiet import import_kedro_mlflow_quietly, silence_third_party_warnings
 
 silence_third_party_warnings()
 import_kedro_mlflow_quietly()
 
-from bank_segmentation.hooks import ProjectMlflowHook  # noqa: E402
-from bank_segmentation.runs import RunIsolationHook  # noqa: E402
-from bank_segmentation.session import UniqueVersionSession  # noqa: E402
+from bank_segmentation.framework.hooks import ProjectMlflowHook  # noqa: E402
+from bank_segmentation.framework.runs import RunIsolationHook  # noqa: E402
+from bank_segmentation.framework.session import UniqueVersionSession  # noqa: E402
 
 # Runs started in the same millisecond would otherwise share a save version.
 SESSION_CLASS = UniqueVersionSession

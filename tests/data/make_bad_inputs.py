@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bank_segmentation.demo import generate_portfolio
+from bank_segmentation.pipelines.demo_data.generator import generate_portfolio
 
 CORPUS_DIR = Path(__file__).resolve().parent / "bad_inputs"
 N_ROWS, SEED = 120, 7

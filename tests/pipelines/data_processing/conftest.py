@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from bank_segmentation.datasets import CustomerTableDataset
+from bank_segmentation.framework.datasets import CustomerTableDataset
 from tests.conftest import REPO_ROOT
 
 

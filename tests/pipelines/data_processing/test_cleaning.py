@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bank_segmentation.errors import ConfigurationError
+from bank_segmentation.core.errors import ConfigurationError
 from bank_segmentation.pipelines.data_processing.nodes import (
     build_model_input,
     engineer_features,

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from kedro.io import DatasetError
 
-from bank_segmentation.datasets import CustomerTableDataset
-from bank_segmentation.errors import DataContractError
+from bank_segmentation.core.errors import DataContractError
+from bank_segmentation.framework.datasets import CustomerTableDataset
 from bank_segmentation.pipelines.data_processing.nodes import validate_customers
 
 # rule -> (column, bad text value, repaired value or None when the rule cannot be repaired)

@@ -19,9 +19,9 @@ import yaml
 from mlflow.tracking import MlflowClient
 from sklearn.metrics import adjusted_rand_score
 
-from bank_segmentation.evaluation import EvaluationSettings, refit_agreement
-from bank_segmentation.naming import condition_margins, condition_measures
-from bank_segmentation.preprocessing import build_preprocessor, feature_space
+from bank_segmentation.core.evaluation import EvaluationSettings, refit_agreement
+from bank_segmentation.core.naming import condition_margins, condition_measures
+from bank_segmentation.core.preprocessing import build_preprocessor, feature_space
 from tests.conftest import make_project_copy, read_output, run_default
 
 REPORTING = Path("data/08_reporting")

@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from bank_segmentation.demo import generate_portfolio
-from bank_segmentation.naming import name_segments
+from bank_segmentation.core.naming import name_segments
+from bank_segmentation.core.profiles import build_segment_profiles
 from bank_segmentation.pipelines.data_processing.nodes import engineer_features
+from bank_segmentation.pipelines.demo_data.generator import generate_portfolio
 from bank_segmentation.pipelines.reporting.exports import build_segment_catalogue
-from bank_segmentation.profiles import build_segment_profiles
 
 CONF = Path(__file__).resolve().parents[3] / "conf" / "base"
 

@@ -8,8 +8,8 @@ import io
 import pandas as pd
 import pytest
 
+from bank_segmentation.core.spreadsheet import spreadsheet_safe
 from bank_segmentation.pipelines.reporting.exports import build_campaign_list
-from bank_segmentation.spreadsheet import spreadsheet_safe
 from tests.pipelines.reporting.conftest import segment_catalogue
 
 

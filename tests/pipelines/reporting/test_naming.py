@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bank_segmentation.naming import name_segments
-from bank_segmentation.profiles import build_segment_profiles
+from bank_segmentation.core.naming import name_segments
+from bank_segmentation.core.profiles import build_segment_profiles
 
 from .conftest import PERSONA_ARCHETYPES
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from bank_segmentation.profiles import (
+from bank_segmentation.core.profiles import (
     build_segment_profiles,
     profile_matrix,
 )

@@ -12,8 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bank_segmentation.candidates import Admission
-from bank_segmentation.choice import Candidate, choose
+from bank_segmentation.core.candidates import Admission
+from bank_segmentation.core.choice import Candidate, choose
 from bank_segmentation.pipelines.model_choice.nodes import k_table
 from bank_segmentation.pipelines.reporting.figures import segment_figures, selection_figures
 from bank_segmentation.pipelines.reporting.render import (

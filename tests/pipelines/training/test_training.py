@@ -11,13 +11,13 @@ import pandas as pd
 import pytest
 import yaml
 
-from bank_segmentation.evaluation import EvaluationSettings, fit_kmeans
+from bank_segmentation.core.assignment import assign_segments
+from bank_segmentation.core.evaluation import EvaluationSettings, fit_kmeans
+from bank_segmentation.core.preprocessing import build_preprocessor, feature_space
 from bank_segmentation.pipelines.training.nodes import (
-    assign_segments,
     model_columns,
     train_segmentation_model,
 )
-from bank_segmentation.preprocessing import build_preprocessor, feature_space
 from tests.test_preprocessing import demo_model_input
 
 CONF = Path(__file__).resolve().parents[3] / "conf" / "base"

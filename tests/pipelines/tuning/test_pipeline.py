@@ -13,7 +13,7 @@ import pandas as pd
 import yaml
 from mlflow.tracking import MlflowClient
 
-from bank_segmentation.preprocessing import build_preprocessor, feature_space
+from bank_segmentation.core.preprocessing import build_preprocessor, feature_space
 from tests.pipelines.tuning.conftest import FAST_EVALUATION
 
 FAST: dict[str, Any] = {

@@ -7,9 +7,9 @@ import math
 import optuna
 import yaml
 
-from bank_segmentation.evaluation import EvaluationSettings, reference_spec
+from bank_segmentation.core.evaluation import EvaluationSettings, reference_spec
+from bank_segmentation.core.preprocessing import build_preprocessor, feature_space, resolve_columns, validate_spec
 from bank_segmentation.pipelines.tuning.search_space import grid, neighbours, params_of_spec, point, suggest_config
-from bank_segmentation.preprocessing import build_preprocessor, feature_space, resolve_columns, validate_spec
 from tests.conftest import REPO_ROOT
 
 

@@ -12,12 +12,12 @@ import pandas as pd
 import pytest
 from optuna.trial import TrialState
 
-from bank_segmentation.candidates import Admission, CandidateScorer
-from bank_segmentation.evaluation import EvaluationSettings
+from bank_segmentation.core.candidates import Admission, CandidateScorer
+from bank_segmentation.core.evaluation import EvaluationSettings
+from bank_segmentation.core.preprocessing import feature_space
 from bank_segmentation.pipelines.tuning import nodes
 from bank_segmentation.pipelines.tuning.objective import score_trial
 from bank_segmentation.pipelines.tuning.search_space import point
-from bank_segmentation.preprocessing import feature_space
 from tests.pipelines.tuning.conftest import evaluation_params, tune_inputs, tuning_params
 
 

@@ -9,16 +9,13 @@ from typing import Any
 
 import pandas as pd
 from joblib import Parallel, delayed
-from matplotlib.figure import Figure
 from tqdm.auto import tqdm
 
-from bank_segmentation import tracking
-from bank_segmentation.candidates import CANDIDATE_METRICS, Admission, CandidateScorer
-from bank_segmentation.choice import source_runs
-from bank_segmentation.evaluation import EvaluationSettings, MetricSpace, space_metrics, thread_limit
-from bank_segmentation.pipelines.reporting.figures import SELECTION_FIGURES, selection_figures
-from bank_segmentation.pipelines.reporting.render import to_matplotlib
-from bank_segmentation.preprocessing import describe_steps
+from bank_segmentation.core.candidates import CANDIDATE_METRICS, Admission, CandidateScorer
+from bank_segmentation.core.choice import source_runs
+from bank_segmentation.core.evaluation import EvaluationSettings, MetricSpace, space_metrics, thread_limit
+from bank_segmentation.core.preprocessing import describe_steps
+from bank_segmentation.framework import tracking
 
 logger = logging.getLogger(__name__)
 
@@ -150,15 +147,3 @@ def log_sweep_runs(sweep_results: pd.DataFrame, clustering: dict[str, Any], eval
     start = time.perf_counter()
     run_ids = tracking.log_nested_runs(tqdm(runs, desc="nested MLflow runs", unit="run"), parent)
     logger.info("logged %d nested sweep runs in %.1f s", len(run_ids), time.perf_counter() - start)
-
-
-# --- figures -----------------------------------------------------------------------------------------
-def plot_sweep(
-    sweep_results: pd.DataFrame, model_selection: dict[str, Any], figures: dict[str, Any]
-) -> tuple[Figure, ...]:
-    """Elbow, silhouette (own and reference space), agreement and coverage by k.
-
-    Drawn from the same figure specifications as the report, so the two never disagree.
-    """
-    specs = selection_figures(sweep_results, model_selection)
-    return tuple(to_matplotlib(specs[name], figures["dpi"]) for name in SELECTION_FIGURES)

@@ -6,15 +6,16 @@ from typing import Any
 
 from kedro.pipeline import Node, Pipeline
 
-from bank_segmentation.pipelines.clustering.nodes import log_sweep_runs, plot_sweep, sweep_segmentations
+from .nodes import log_sweep_runs, sweep_segmentations
 
 
 def create_pipeline(**kwargs: Any) -> Pipeline:
-    """Sweep variants x k (candidates of the model choice), log each as a nested MLflow run, plot."""
+    """Sweep variants x k (candidates of the model choice) and log each as a nested MLflow run; the reporting
+    pipeline draws the sweep's curves."""
     return Pipeline(
         [
             Node(
-                sweep_segmentations,
+                func=sweep_segmentations,
                 inputs=[
                     "model_input",
                     "customer_features",
@@ -30,16 +31,10 @@ def create_pipeline(**kwargs: Any) -> Pipeline:
                 name="sweep_segmentations",
             ),
             Node(
-                log_sweep_runs,
+                func=log_sweep_runs,
                 inputs=["sweep_results", "params:clustering", "params:evaluation"],
                 outputs=None,
                 name="log_sweep_runs",
-            ),
-            Node(
-                plot_sweep,
-                inputs=["sweep_results", "model_selection", "params:reporting.figures"],
-                outputs=["sweep_elbow_plot", "sweep_silhouette_plot", "sweep_agreement_plot"],
-                name="plot_sweep",
             ),
         ]
     )

@@ -9,16 +9,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bank_segmentation.errors import DataContractError
-from bank_segmentation.imputation import CustomerImputer, fit_imputer
-from bank_segmentation.schema import (
+from bank_segmentation.core.errors import DataContractError
+from bank_segmentation.core.imputation import CustomerImputer, fit_imputer
+from bank_segmentation.core.schema import (
     PURCHASE_TYPE_PREFIX,
     PURCHASE_TYPES,
     Schema,
     model_input_roles,
 )
-from bank_segmentation.spreadsheet import spreadsheet_safe
-from bank_segmentation.validation import validate_table
+from bank_segmentation.core.spreadsheet import spreadsheet_safe
+from bank_segmentation.core.validation import validate_table
 
 logger = logging.getLogger(__name__)
 

@@ -14,63 +14,67 @@ from .nodes import (
 )
 
 
-def create_pipeline(**kwargs) -> Pipeline:
-    """Create the data processing pipeline."""
+def create_cleaning_pipeline() -> Pipeline:
+    """Validation, the quarantine export, imputation with the given statistics, features and the model input:
+    what training and new customers go through alike (scoring reuses it, namespaced, in the registry)."""
     return Pipeline(
         [
             Node(
-                validate_customers,
+                func=validate_customers,
                 inputs=["customers_raw", "params:schema", "params:validation"],
                 outputs=["customers_validated", "quarantined_customers", "validation_report"],
                 name="validate_customers",
             ),
             Node(
-                export_rejected_customers,
+                func=export_rejected_customers,
                 inputs="quarantined_customers",
                 outputs="rejected_customers",
                 name="export_rejected_customers",
             ),
             Node(
-                learn_imputer,
-                inputs=["customers_validated", "params:schema", "params:imputation"],
-                outputs="customer_imputer",
-                name="learn_imputer",
-            ),
-            Node(
-                impute_customers,
+                func=impute_customers,
                 inputs=["customers_validated", "customer_imputer"],
                 outputs=["customers_clean", "imputed_counts"],
                 name="impute_customers",
             ),
             Node(
-                engineer_features,
+                func=engineer_features,
                 inputs=["customers_clean", "params:features"],
                 outputs="customer_features",
                 name="engineer_features",
             ),
             Node(
-                build_model_input,
+                func=build_model_input,
                 inputs=["customer_features", "params:schema", "params:features"],
                 outputs="model_input_unchecked",
                 name="build_model_input",
             ),
+        ]
+    )
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    """The cleaning pipeline on the training table, with the imputation statistics learned from it."""
+    training_only = Pipeline(
+        [
             Node(
-                check_segmentable,
+                func=learn_imputer,
+                inputs=["customers_validated", "params:schema", "params:imputation"],
+                outputs="customer_imputer",
+                name="learn_imputer",
+            ),
+            Node(
+                func=check_segmentable,
                 inputs=["model_input_unchecked", "validation_report", "params:schema", "params:validation"],
                 outputs="model_input",
                 name="check_segmentable",
             ),
             Node(
-                summarise_data_quality,
-                inputs=[
-                    "validation_report",
-                    "customers_validated",
-                    "imputed_counts",
-                    "params:schema",
-                ],
+                func=summarise_data_quality,
+                inputs=["validation_report", "customers_validated", "imputed_counts", "params:schema"],
                 outputs="data_quality",
                 name="summarise_data_quality",
             ),
-        ],
-        tags=["data_processing"],
+        ]
     )
+    return Pipeline([create_cleaning_pipeline(), training_only], tags=["data_processing"])

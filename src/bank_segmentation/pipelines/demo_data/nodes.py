@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from bank_segmentation.demo import generate_portfolio
+from bank_segmentation.pipelines.demo_data.generator import generate_portfolio
 
 PORTFOLIO_KEYS = ("n_customers", "seed", "persona_shares", "id_prefix", "id_start")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kedro.pipeline import Node, Pipeline
 
-from bank_segmentation.pipelines.demo_data.nodes import (
+from .nodes import (
     generate_customers_to_score,
     generate_demo_customers,
 )

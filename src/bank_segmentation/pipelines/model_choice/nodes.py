@@ -11,12 +11,12 @@ from typing import Any
 
 import pandas as pd
 
-from bank_segmentation import tracking
-from bank_segmentation.candidates import CANDIDATE_METRICS, Admission, CandidateScorer
-from bank_segmentation.choice import Candidate, choose, pinned_record, source_runs
-from bank_segmentation.evaluation import EvaluationSettings, thread_limit
-from bank_segmentation.preprocessing import describe_steps, resolve_columns, validate_spec
-from bank_segmentation.schema import Schema
+from bank_segmentation.core.candidates import CANDIDATE_METRICS, Admission, CandidateScorer
+from bank_segmentation.core.choice import Candidate, choose, pinned_record, source_runs
+from bank_segmentation.core.evaluation import EvaluationSettings, thread_limit
+from bank_segmentation.core.preprocessing import describe_steps, resolve_columns, validate_spec
+from bank_segmentation.core.schema import Schema
+from bank_segmentation.framework import tracking
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from kedro.pipeline import Node, Pipeline
 
-from bank_segmentation.pipelines.model_choice.nodes import choose_segmentation, log_model_choice
+from .nodes import choose_segmentation, log_model_choice
 
 
 def create_pipeline(**kwargs: Any) -> Pipeline:
@@ -14,7 +14,7 @@ def create_pipeline(**kwargs: Any) -> Pipeline:
     return Pipeline(
         [
             Node(
-                choose_segmentation,
+                func=choose_segmentation,
                 inputs=[
                     "sweep_results",
                     "tuning_trials",
@@ -31,6 +31,6 @@ def create_pipeline(**kwargs: Any) -> Pipeline:
                 outputs=["model_selection", "segmentation_config"],
                 name="choose_segmentation",
             ),
-            Node(log_model_choice, inputs="model_selection", outputs=None, name="log_model_choice"),
+            Node(func=log_model_choice, inputs="model_selection", outputs=None, name="log_model_choice"),
         ]
     )

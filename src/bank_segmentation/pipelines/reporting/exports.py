@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bank_segmentation.naming import feature_label
-from bank_segmentation.profiles import (
+from bank_segmentation.core.naming import feature_label
+from bank_segmentation.core.profiles import (
     CUSTOMERS,
     SEGMENT,
     SHARE,
@@ -18,8 +18,8 @@ from bank_segmentation.profiles import (
     portfolio_means,
     profile_matrix,
 )
-from bank_segmentation.schema import Schema, model_input_roles
-from bank_segmentation.spreadsheet import spreadsheet_safe
+from bank_segmentation.core.schema import Schema, model_input_roles
+from bank_segmentation.core.spreadsheet import spreadsheet_safe
 
 logger = logging.getLogger(__name__)
 

@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bank_segmentation.naming import feature_label
-from bank_segmentation.preprocessing import build_preprocessor, feature_space
-from bank_segmentation.profiles import SEGMENT, SHARE, profile_matrix
-from bank_segmentation.schema import Schema
+from bank_segmentation.core.naming import feature_label
+from bank_segmentation.core.preprocessing import build_preprocessor, feature_space
+from bank_segmentation.core.profiles import SEGMENT, SHARE, profile_matrix
+from bank_segmentation.core.schema import Schema
 
 logger = logging.getLogger(__name__)
 

@@ -6,8 +6,9 @@ from typing import Any
 
 import pandas as pd
 
-from bank_segmentation import naming
-from bank_segmentation.package import build_package
+from bank_segmentation.core import naming
+from bank_segmentation.core.package import build_package
+from bank_segmentation.core.profiles import build_segment_profiles
 from bank_segmentation.pipelines.reporting.exports import (
     build_campaign_list,
     build_segment_catalogue,
@@ -23,7 +24,6 @@ from bank_segmentation.pipelines.reporting.render import (
     render_report_images,
 )
 from bank_segmentation.pipelines.reporting.report import render_report
-from bank_segmentation.profiles import build_segment_profiles
 
 logger = logging.getLogger(__name__)
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from kedro.pipeline import Pipeline, node, pipeline
+from kedro.pipeline import Node, Pipeline
 
-from bank_segmentation.pipelines.reporting import nodes
-from bank_segmentation.pipelines.reporting.figures import (
+from . import nodes
+from .figures import (
     EDA_FIGURES,
     SEGMENT_FIGURES,
     SELECTION_FIGURES,
@@ -18,10 +18,10 @@ ALL_FIGURES = (*EDA_FIGURES, *SELECTION_FIGURES, *SEGMENT_FIGURES)
 
 def create_pipeline(**kwargs) -> Pipeline:
     """Build the reporting pipeline."""
-    return pipeline(
+    return Pipeline(
         [
-            node(
-                nodes.build_segment_profiles,
+            Node(
+                func=nodes.build_segment_profiles,
                 inputs=[
                     "customer_features",
                     "segment_assignments",
@@ -31,8 +31,8 @@ def create_pipeline(**kwargs) -> Pipeline:
                 outputs="segment_profiles",
                 name="build_segment_profiles",
             ),
-            node(
-                nodes.name_segments,
+            Node(
+                func=nodes.name_segments,
                 inputs=[
                     "segment_profiles",
                     "params:reporting.naming",
@@ -41,8 +41,8 @@ def create_pipeline(**kwargs) -> Pipeline:
                 outputs="segment_names",
                 name="name_segments",
             ),
-            node(
-                nodes.build_segment_catalogue,
+            Node(
+                func=nodes.build_segment_catalogue,
                 inputs=[
                     "customer_features",
                     "segment_profiles",
@@ -57,14 +57,14 @@ def create_pipeline(**kwargs) -> Pipeline:
                 outputs="segment_catalogue",
                 name="build_segment_catalogue",
             ),
-            node(
-                nodes.package_segmentation,
+            Node(
+                func=nodes.package_segmentation,
                 inputs=["segmentation_model", "segment_names", "segment_catalogue", "segment_assignments"],
                 outputs="segmentation_package",
                 name="package_segmentation",
             ),
-            node(
-                nodes.build_campaign_list,
+            Node(
+                func=nodes.build_campaign_list,
                 inputs=[
                     "segment_assignments",
                     "segment_catalogue",
@@ -74,8 +74,8 @@ def create_pipeline(**kwargs) -> Pipeline:
                 outputs="campaign_list",
                 name="build_campaign_list",
             ),
-            node(
-                nodes.eda_figures,
+            Node(
+                func=nodes.eda_figures,
                 inputs=[
                     "customer_features",
                     "data_quality",
@@ -86,14 +86,14 @@ def create_pipeline(**kwargs) -> Pipeline:
                 outputs="eda_figure_specs",
                 name="describe_eda_figures",
             ),
-            node(
-                nodes.selection_figures,
+            Node(
+                func=nodes.selection_figures,
                 inputs=["sweep_results", "model_selection"],
                 outputs="selection_figure_specs",
                 name="describe_selection_figures",
             ),
-            node(
-                nodes.segment_map,
+            Node(
+                func=nodes.segment_map,
                 inputs=[
                     "model_input",
                     "segment_assignments",
@@ -106,8 +106,8 @@ def create_pipeline(**kwargs) -> Pipeline:
                 outputs="segment_map",
                 name="map_segments",
             ),
-            node(
-                nodes.segment_figures,
+            Node(
+                func=nodes.segment_figures,
                 inputs=[
                     "segment_profiles",
                     "segment_names",
@@ -118,20 +118,20 @@ def create_pipeline(**kwargs) -> Pipeline:
                 outputs="segment_figure_specs",
                 name="describe_segment_figures",
             ),
-            node(
-                nodes.render_plotly_figures,
+            Node(
+                func=nodes.render_plotly_figures,
                 inputs=FIGURE_GROUPS,
                 outputs={name: f"{name}_figure" for name in ALL_FIGURES},
                 name="render_plotly_figures",
             ),
-            node(
-                nodes.render_report_images,
+            Node(
+                func=nodes.render_report_images,
                 inputs=["params:reporting.figures", *FIGURE_GROUPS],
                 outputs="report_images",
                 name="render_report_images",
             ),
-            node(
-                nodes.render_report,
+            Node(
+                func=nodes.render_report,
                 inputs=[
                     "segment_catalogue",
                     "segmentation_config",

@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from bank_segmentation.naming import feature_label
+from bank_segmentation.core.naming import feature_label
 from bank_segmentation.pipelines.reporting.render import colour
 from bank_segmentation.pipelines.reporting.template import PAGE
 

@@ -9,10 +9,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bank_segmentation import tracking
-from bank_segmentation.package import distance_thresholds, training_percentile, training_shares
-from bank_segmentation.pipelines.training.nodes import assign_segments
-from bank_segmentation.spreadsheet import spreadsheet_safe
+from bank_segmentation.core.assignment import assign_segments
+from bank_segmentation.core.package import distance_thresholds, training_percentile, training_shares
+from bank_segmentation.core.spreadsheet import spreadsheet_safe
+from bank_segmentation.framework import tracking
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Scoring: new customers -> same validation and cleaning (training statistics) -> segments, flags, drift."""
+"""Scoring: the cleaned new customers -> the published package -> segments, flags, names, drift."""
 
 from __future__ import annotations
 
@@ -6,14 +6,7 @@ from typing import Any
 
 from kedro.pipeline import Node, Pipeline
 
-from bank_segmentation.pipelines.data_processing.nodes import (
-    build_model_input,
-    engineer_features,
-    export_rejected_customers,
-    impute_customers,
-    validate_customers,
-)
-from bank_segmentation.pipelines.scoring.nodes import (
+from .nodes import (
     export_scored_customers,
     flag_outside_training,
     log_drift_metrics,
@@ -23,63 +16,33 @@ from bank_segmentation.pipelines.scoring.nodes import (
 
 
 def create_pipeline(**kwargs: Any) -> Pipeline:
-    """Apply the published imputer and segmentation package to ``customers_to_score_raw``; nothing is re-fitted."""
+    """Score ``scoring_model_input`` with the published package: segments, flags, names, drift.
+
+    The registry puts data processing's cleaning pipeline in front of it (namespace ``scoring``), fed with
+    ``customers_to_score_raw`` and the published imputer: nothing is re-fitted.
+    """
     return Pipeline(
         [
             Node(
-                validate_customers,
-                inputs=["customers_to_score_raw", "params:schema", "params:validation"],
-                outputs=[
-                    "customers_to_score_validated",
-                    "quarantined_customers_to_score",
-                    "scoring_validation_report",
-                ],
-                name="validate_customers_to_score",
-            ),
-            Node(
-                export_rejected_customers,
-                inputs="quarantined_customers_to_score",
-                outputs="rejected_customers_to_score",
-                name="export_rejected_customers_to_score",
-            ),
-            Node(
-                impute_customers,
-                inputs=["customers_to_score_validated", "customer_imputer"],
-                outputs=["customers_to_score_clean", "scoring_imputed_counts"],
-                name="impute_customers_to_score",
-            ),
-            Node(
-                engineer_features,
-                inputs=["customers_to_score_clean", "params:features"],
-                outputs="customers_to_score_features",
-                name="engineer_features_to_score",
-            ),
-            Node(
-                build_model_input,
-                inputs=["customers_to_score_features", "params:schema", "params:features"],
-                outputs="scoring_model_input",
-                name="build_scoring_model_input",
-            ),
-            Node(
-                score_customers,
+                func=score_customers,
                 inputs=["segmentation_package", "scoring_model_input", "params:schema"],
                 outputs="scored_assignments",
                 name="score_customers",
             ),
             Node(
-                flag_outside_training,
+                func=flag_outside_training,
                 inputs=["scored_assignments", "segmentation_package", "params:outside_training"],
                 outputs="scored_assignments_flagged",
                 name="flag_outside_training",
             ),
             Node(
-                export_scored_customers,
+                func=export_scored_customers,
                 inputs=["scored_assignments_flagged", "segmentation_package"],
                 outputs="scored_customers",
                 name="export_scored_customers",
             ),
             Node(
-                measure_drift,
+                func=measure_drift,
                 inputs=[
                     "model_input",
                     "scoring_model_input",
@@ -92,7 +55,7 @@ def create_pipeline(**kwargs: Any) -> Pipeline:
                 outputs="drift_report",
                 name="measure_drift",
             ),
-            Node(log_drift_metrics, inputs="drift_report", outputs=None, name="log_drift_metrics"),
+            Node(func=log_drift_metrics, inputs="drift_report", outputs=None, name="log_drift_metrics"),
         ],
         tags=["scoring"],
     )

@@ -13,9 +13,9 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 import bank_segmentation
-from bank_segmentation import tracking
-from bank_segmentation.evaluation import EvaluationSettings, fit_kmeans, thread_limit
-from bank_segmentation.preprocessing import TRUSTED_TYPES, build_preprocessor, feature_space
+from bank_segmentation.core.evaluation import EvaluationSettings, fit_kmeans, thread_limit
+from bank_segmentation.core.preprocessing import TRUSTED_TYPES, build_preprocessor, feature_space
+from bank_segmentation.framework import tracking
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ def train_segmentation_model(
     """Fit the preprocessing pipeline and K-means on every customer of ``model_input``.
 
     Above ``evaluation.fit_max_rows`` customers, the K-means restarts run on a seeded sample and the best
-    centres are refined on every customer (:func:`bank_segmentation.evaluation.fit_kmeans`).
+    centres are refined on every customer (:func:`bank_segmentation.core.evaluation.fit_kmeans`).
     """
     roles, groups = feature_space(schema, features)
     settings = EvaluationSettings.from_params(evaluation)
@@ -58,7 +58,7 @@ def log_segmentation_model(
     training: dict[str, Any],
 ) -> dict[str, Any]:
     """Log the model to MLflow with its signature (schema only, no customer rows); it is registered when the
-    whole run is published (bank_segmentation.runs), never by a run that fails later."""
+    whole run is published (bank_segmentation.framework.runs), never by a run that fails later."""
     settings = training["mlflow"]
     if not settings.get("log_model", True):
         return {}
@@ -86,19 +86,3 @@ def log_segmentation_model(
             info["seconds"],
         )
     return info
-
-
-def assign_segments(segmentation_model: Pipeline, model_input: pd.DataFrame, schema: dict[str, Any]) -> pd.DataFrame:
-    """Segment of every customer, its distance to the segment centre and the second-closest segment."""
-    distances = segmentation_model.transform(model_input)  # distances to every centroid (model space)
-    order = np.argsort(distances, axis=1)
-    rows = np.arange(len(distances))
-    id_column = schema["id_column"]
-    return pd.DataFrame(
-        {
-            id_column: model_input[id_column].to_numpy(),
-            "segment": order[:, 0].astype(np.int64),
-            "distance_to_centroid": distances[rows, order[:, 0]],
-            "second_closest_segment": order[:, 1].astype(np.int64),
-        }
-    )

@@ -6,8 +6,9 @@ from typing import Any
 
 from kedro.pipeline import Node, Pipeline
 
-from bank_segmentation.pipelines.training.nodes import (
-    assign_segments,
+from bank_segmentation.core.assignment import assign_segments
+
+from .nodes import (
     log_segmentation_model,
     train_segmentation_model,
 )
@@ -18,7 +19,7 @@ def create_pipeline(**kwargs: Any) -> Pipeline:
     return Pipeline(
         [
             Node(
-                train_segmentation_model,
+                func=train_segmentation_model,
                 inputs=[
                     "model_input",
                     "segmentation_config",
@@ -30,13 +31,13 @@ def create_pipeline(**kwargs: Any) -> Pipeline:
                 name="train_segmentation_model",
             ),
             Node(
-                log_segmentation_model,
+                func=log_segmentation_model,
                 inputs=["segmentation_model", "model_input", "segmentation_config", "params:training"],
                 outputs="segmentation_model_mlflow",
                 name="log_segmentation_model",
             ),
             Node(
-                assign_segments,
+                func=assign_segments,
                 inputs=["segmentation_model", "model_input", "params:schema"],
                 outputs="segment_assignments",
                 name="assign_segments",

@@ -14,10 +14,11 @@ import pandas as pd
 import plotly.graph_objects as go
 from optuna.trial import FrozenTrial
 
-from bank_segmentation import tracking
-from bank_segmentation.candidates import Admission, CandidateScorer
-from bank_segmentation.choice import source_runs
-from bank_segmentation.evaluation import EvaluationSettings, reference_spec, thread_limit
+from bank_segmentation.core.candidates import Admission, CandidateScorer
+from bank_segmentation.core.choice import source_runs
+from bank_segmentation.core.evaluation import EvaluationSettings, reference_spec, thread_limit
+from bank_segmentation.core.preprocessing import describe_steps, feature_space, resolve_columns
+from bank_segmentation.framework import tracking
 from bank_segmentation.pipelines.tuning.objective import METRIC, Objective, score_trial
 from bank_segmentation.pipelines.tuning.search_space import params_of_spec
 from bank_segmentation.pipelines.tuning.study import (
@@ -35,7 +36,6 @@ from bank_segmentation.pipelines.tuning.study import (
     run_trials,
     stored,
 )
-from bank_segmentation.preprocessing import describe_steps, feature_space, resolve_columns
 
 logger = logging.getLogger(__name__)
 

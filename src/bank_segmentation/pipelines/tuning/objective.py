@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bank_segmentation.candidates import Admission, CandidateScorer
+from bank_segmentation.core.candidates import Admission, CandidateScorer
 from bank_segmentation.pipelines.tuning.search_space import SegmentationCandidate
 
 METRIC = "silhouette_ref"

@@ -6,7 +6,7 @@ from typing import Any
 
 from kedro.pipeline import Node, Pipeline
 
-from bank_segmentation.pipelines.tuning.nodes import plot_tuning, summarise_search, tune_segmentation
+from .nodes import plot_tuning, summarise_search, tune_segmentation
 
 
 def create_pipeline(**kwargs: Any) -> Pipeline:
@@ -14,7 +14,7 @@ def create_pipeline(**kwargs: Any) -> Pipeline:
     return Pipeline(
         [
             Node(
-                tune_segmentation,
+                func=tune_segmentation,
                 inputs=[
                     "model_input",
                     "customer_features",
@@ -30,13 +30,13 @@ def create_pipeline(**kwargs: Any) -> Pipeline:
                 name="tune_segmentation",
             ),
             Node(
-                summarise_search,
+                func=summarise_search,
                 inputs=["tuning_trials", "tuning_run"],
                 outputs="tuning_summary",
                 name="summarise_search",
             ),
             Node(
-                plot_tuning,
+                func=plot_tuning,
                 inputs=["tuning_trials", "tuning_run", "params:tuning"],
                 outputs=[
                     "tuning_optimisation_history",

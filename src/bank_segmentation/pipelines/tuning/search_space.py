@@ -2,7 +2,7 @@
 
 ``suggest_config`` asks a trial-like object (an ``optuna.Trial``, the ``GridPoint`` or ``PointFrom`` below)
 for every choice declared in ``params:tuning.search_space`` and turns the answers into what training
-understands: a variant spec of ``bank_segmentation.preprocessing``. The exhaustive grid of the benchmark
+understands: a variant spec of ``bank_segmentation.core.preprocessing``. The exhaustive grid of the benchmark
 walks the very same function, so "the same discrete space" holds by construction.
 
 ``k`` is not sampled: a trial fits every k of the business bounds (``model_choice.rule``) on its feature

@@ -35,7 +35,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 from tqdm.auto import tqdm
 
-from bank_segmentation.locking import sqlite_initialisation_lock, sqlite_path
+from bank_segmentation.framework.locking import sqlite_initialisation_lock, sqlite_path
 from bank_segmentation.pipelines.tuning.objective import Objective
 from bank_segmentation.pipelines.tuning.search_space import SegmentationCandidate, neighbours, suggest_config
 

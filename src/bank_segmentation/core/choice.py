@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bank_segmentation.candidates import MEASURED, Admission
+from bank_segmentation.core.candidates import MEASURED, Admission
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from sklearn.impute import KNNImputer
 
-from bank_segmentation.errors import ConfigurationError
+from bank_segmentation.core.errors import ConfigurationError
 
 STRATEGIES = ("median", "domain", "knn")
 

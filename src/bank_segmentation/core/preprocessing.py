@@ -41,7 +41,7 @@ from sklearn.preprocessing import (
 )
 from sklearn.utils.validation import check_is_fitted
 
-from bank_segmentation.schema import Schema, model_input_roles
+from bank_segmentation.core.schema import Schema, model_input_roles
 
 HEAVY_TAILED_ROLES = ("amount", "count", "limit", "ratio")
 SPEC_KEYS = {"columns", "groups", "roles", "exclude", "impute", "winsorize", "log1p", "scaler", "pca", "description"}

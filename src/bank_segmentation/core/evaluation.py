@@ -21,7 +21,7 @@ from sklearn.metrics import adjusted_rand_score, calinski_harabasz_score, davies
 from sklearn.metrics.pairwise import euclidean_distances
 from threadpoolctl import threadpool_limits
 
-from bank_segmentation.preprocessing import build_preprocessor
+from bank_segmentation.core.preprocessing import build_preprocessor
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bank_segmentation.evaluation import (
+from bank_segmentation.core.evaluation import (
     EvaluationSettings,
     MetricSpace,
     fit_kmeans,
@@ -32,9 +32,9 @@ from bank_segmentation.evaluation import (
     space_metrics,
     thread_limit,
 )
-from bank_segmentation.naming import archetype_coverage, name_segments
-from bank_segmentation.preprocessing import build_preprocessor, feature_space
-from bank_segmentation.profiles import SEGMENT, build_segment_profiles
+from bank_segmentation.core.naming import archetype_coverage, name_segments
+from bank_segmentation.core.preprocessing import build_preprocessor, feature_space
+from bank_segmentation.core.profiles import SEGMENT, build_segment_profiles
 
 MEASURED = ("agreement", "agreement_min", "coverage", "coverage_with_partial")
 # What every candidate carries into the model choice: its reference-space scores, then the measured metrics.

@@ -17,9 +17,13 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from bank_segmentation.datasets import DELIMITER_ATTR, SOURCE_ATTR
-from bank_segmentation.errors import ConfigurationError, DataContractError
-from bank_segmentation.schema import Schema
+from bank_segmentation.core.errors import ConfigurationError, DataContractError
+from bank_segmentation.core.schema import Schema
+
+# What the dataset that reads a customer export records in ``DataFrame.attrs``: the file (for error messages)
+# and the delimiter it detected (a ";" export writes decimal commas).
+SOURCE_ATTR = "source"
+DELIMITER_ATTR = "delimiter"
 
 logger = logging.getLogger(__name__)
 

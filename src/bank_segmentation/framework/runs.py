@@ -33,9 +33,9 @@ from kedro.framework.context import KedroContext
 from kedro.framework.hooks import hook_impl
 from kedro.io import AbstractDataset
 
-from bank_segmentation import tracking
-from bank_segmentation.errors import SegmentationError
-from bank_segmentation.quiet import quiet_logger
+from bank_segmentation.core.errors import SegmentationError
+from bank_segmentation.framework import tracking
+from bank_segmentation.framework.quiet import quiet_logger
 
 logger = logging.getLogger(__name__)
 

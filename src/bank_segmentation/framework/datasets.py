@@ -14,12 +14,11 @@ import pandas as pd
 from kedro.io import AbstractDataset
 from kedro_datasets.pandas import ParquetDataset
 
-from bank_segmentation.errors import DataContractError
+from bank_segmentation.core.errors import DataContractError
+from bank_segmentation.core.validation import DELIMITER_ATTR, SOURCE_ATTR
 
 logger = logging.getLogger(__name__)
 
-SOURCE_ATTR = "source"
-DELIMITER_ATTR = "delimiter"
 ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
 DELIMITERS = ",;\t|"
 

@@ -11,8 +11,8 @@ import logging
 import sqlite3
 from pathlib import Path
 
-from bank_segmentation.errors import SegmentationError
-from bank_segmentation.locking import sqlite_path
+from bank_segmentation.core.errors import SegmentationError
+from bank_segmentation.framework.locking import sqlite_path
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bank_segmentation.errors import ConfigurationError
+from bank_segmentation.core.errors import ConfigurationError
 
 ROLES = ("amount", "frequency", "count", "limit", "tenure", "ignore")
 KPI_ROLES = ("amount", "ratio", "share")  # engineered columns; purchase-type indicators get "indicator"

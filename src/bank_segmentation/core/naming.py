@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
-from bank_segmentation.profiles import SEGMENT, SHARE, portfolio_means, profile_matrix
+from bank_segmentation.core.profiles import SEGMENT, SHARE, portfolio_means, profile_matrix
 
 NAME_COLUMNS = [
     "segment",

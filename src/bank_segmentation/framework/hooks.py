@@ -16,10 +16,10 @@ from kedro_mlflow.framework.hooks.mlflow_hook import MlflowHook
 from kedro_mlflow.io.catalog.switch_catalog_logging import switch_catalog_logging
 from mlflow.tracking import MlflowClient
 
-from bank_segmentation import tracking
-from bank_segmentation.errors import SegmentationError, tracking_safe_message
-from bank_segmentation.locking import initialise_sqlite_once, sqlite_path
-from bank_segmentation.state import MLFLOW_REMEDY, OPTUNA_REMEDY, check_state_file, relocate_artifact_root
+from bank_segmentation.core.errors import SegmentationError, tracking_safe_message
+from bank_segmentation.framework import tracking
+from bank_segmentation.framework.locking import initialise_sqlite_once, sqlite_path
+from bank_segmentation.framework.state import MLFLOW_REMEDY, OPTUNA_REMEDY, check_state_file, relocate_artifact_root
 
 logger = logging.getLogger(__name__)
 

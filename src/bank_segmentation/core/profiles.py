@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bank_segmentation.schema import PURCHASE_TYPE_PREFIX, PURCHASE_TYPES, purchase_type_columns
+from bank_segmentation.core.schema import PURCHASE_TYPE_PREFIX, PURCHASE_TYPES, purchase_type_columns
 
 logger = logging.getLogger(__name__)
 

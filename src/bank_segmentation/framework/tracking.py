@@ -25,7 +25,7 @@ import mlflow
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
-from bank_segmentation.quiet import quiet_logger
+from bank_segmentation.framework.quiet import quiet_logger
 
 logger = logging.getLogger(__name__)
 
@@ -162,7 +162,7 @@ def outage(error: BaseException) -> str | None:
     """What the tracking server answered (or did not) when that is what stopped a run, else ``None``."""
     from mlflow.exceptions import MlflowException
 
-    from bank_segmentation.errors import find_in_chain
+    from bank_segmentation.core.errors import find_in_chain
 
     found = find_in_chain(error, MlflowException)
     if found is None or "API request to" not in str(found):

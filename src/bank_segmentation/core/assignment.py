@@ -1,0 +1,25 @@
+"""Segment assignment: every customer's nearest segment centre, its distance, and the second-closest segment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.pipeline import Pipeline
+
+
+def assign_segments(segmentation_model: Pipeline, model_input: pd.DataFrame, schema: dict[str, Any]) -> pd.DataFrame:
+    """Segment of every customer, its distance to the segment centre and the second-closest segment."""
+    distances = segmentation_model.transform(model_input)  # distances to every centroid (model space)
+    order = np.argsort(distances, axis=1)
+    rows = np.arange(len(distances))
+    id_column = schema["id_column"]
+    return pd.DataFrame(
+        {
+            id_column: model_input[id_column].to_numpy(),
+            "segment": order[:, 0].astype(np.int64),
+            "distance_to_centroid": distances[rows, order[:, 0]],
+            "second_closest_segment": order[:, 1].astype(np.int64),
+        }
+    )
