@@ -43,7 +43,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from bank_segmentation.core.candidates import Admission, CandidateScorer
 from bank_segmentation.core.choice import Candidate, choose
-from bank_segmentation.core.evaluation import EvaluationSettings, MetricSpace, refit_agreement, thread_limit
+from bank_segmentation.core.evaluation import MetricSpace, refit_agreement, thread_limit
 from bank_segmentation.core.naming import name_segments
 from bank_segmentation.core.profiles import build_segment_profiles
 from bank_segmentation.pipelines.model_choice.nodes import search_candidates, sweep_candidates
@@ -100,8 +100,8 @@ class Pool:
     def __init__(self, data: Mapping[str, Any]) -> None:
         params = data["params"]
         self.params = params
-        self.settings = EvaluationSettings.from_params(params["evaluation"])
-        self.scorer = CandidateScorer.from_params(
+        self.settings = params["evaluation"]
+        self.scorer = CandidateScorer.from_settings(
             data["model_input"],
             data["customer_features"],
             params["evaluation"],
@@ -190,17 +190,15 @@ def describe(pool: Pool, chosen: Candidate, best_silhouette: float, personas: np
     pool.measure([chosen])
     labels = pool.partition(chosen)
     X = pool.scorer.features(chosen.spec)
-    independent = EvaluationSettings(
-        **{**pool.settings.__dict__, "random_state": pool.settings.random_state + INDEPENDENT_SEED_OFFSET}
+    independent = pool.settings.model_copy(
+        update={"random_state": pool.settings.random_state + INDEPENDENT_SEED_OFFSET}
     )
     agreement, agreement_min = refit_agreement(X, labels, chosen.k, independent)
     params = pool.params
     features = pool.scorer.customer_features
-    assignments = pd.DataFrame(
-        {params["schema"]["id_column"]: features[params["schema"]["id_column"]], "segment": labels}
-    )
+    assignments = pd.DataFrame({params["schema"].id_column: features[params["schema"].id_column], "segment": labels})
     profiles = build_segment_profiles(
-        features, assignments, params["schema"]["id_column"], params["reporting"]["profiles"]
+        features, assignments, params["schema"].id_column, params["reporting"]["profiles"]
     )
     names = name_segments(profiles, params["reporting"]["naming"], params["reporting"]["feature_labels"])
     shares = profiles.set_index("segment")["share"]

@@ -42,7 +42,7 @@ from kedro.framework.startup import bootstrap_project
 from tqdm.auto import tqdm
 
 from bank_segmentation.core.candidates import Admission, CandidateScorer
-from bank_segmentation.core.evaluation import EvaluationSettings, thread_limit
+from bank_segmentation.core.evaluation import thread_limit
 from bank_segmentation.core.preprocessing import describe_steps
 from bank_segmentation.pipelines.tuning import nodes
 from bank_segmentation.pipelines.tuning.search_space import grid
@@ -95,7 +95,7 @@ def make_scorer(
     model_input: pd.DataFrame, customer_features: pd.DataFrame, params: dict[str, Any]
 ) -> tuple[CandidateScorer, Admission]:
     """The scorer and admission rule of a trial, built from the project's parameters as the tuning node does."""
-    scorer = CandidateScorer.from_params(
+    scorer = CandidateScorer.from_settings(
         model_input,
         customer_features,
         params["evaluation"],
@@ -283,7 +283,7 @@ def benchmark(
 ) -> dict[str, Any]:
     """Grid and Optuna on one customer table."""
     model_input, customer_features, params = prepare(table, workdir)
-    settings = EvaluationSettings.from_params(params["evaluation"])
+    settings = params["evaluation"]
     load = os.getloadavg()
     with thread_limit(len(model_input), settings.single_thread_max_rows):
         scorer, admission = make_scorer(model_input, customer_features, params)

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-import yaml
 from kedro.io import DatasetError
 
 from bank_segmentation.core.errors import DataContractError
@@ -19,8 +18,8 @@ from bank_segmentation.pipelines.data_processing.nodes import (
     learn_imputer,
     validate_customers,
 )
-from tests.conftest import REPO_ROOT
 from tests.data.make_bad_inputs import BAD_ROWS, CORPUS_DIR, N_ROWS, build_corpus
+from tests.workspace import node_parameters
 
 BAD_LINES = [row + 2 for row in BAD_ROWS]
 
@@ -64,7 +63,7 @@ EXPECTED = {
 
 @pytest.fixture(scope="module")
 def dp_params() -> dict:
-    return yaml.safe_load((REPO_ROOT / "conf/base/parameters_data_processing.yml").read_text())
+    return node_parameters()
 
 
 def test_every_corpus_file_has_a_stated_outcome():

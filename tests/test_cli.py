@@ -28,3 +28,22 @@ def test_text_in_a_numeric_column_beyond_the_quarantine_share_names_example_rows
     assert "Traceback" not in result.stdout + result.stderr
     assert "column 'PAYMENTS', rule 'numeric_type'" in result.stderr
     assert "line 2: '#VALUE!'" in result.stderr
+
+
+def test_every_parameter_problem_is_listed_at_once_before_any_data_is_read(project_copy):
+    evaluation = project_copy / "conf/base/parameters_evaluation.yml"
+    evaluation.write_text(evaluation.read_text().replace("    n_refits: 10", "    n_refit: 10"))
+    schema = project_copy / "conf/base/parameters_schema.yml"
+    schema.write_text(schema.read_text().replace("BALANCE: amount", "BALANCE: amout"))
+    result = kedro_run(project_copy, "--params", "tuning.study.n_trials=many")
+    output = result.stdout + result.stderr
+    assert result.returncode == 2
+    assert "Traceback" not in output
+    assert "3 problem(s) in the parameters" in result.stderr
+    assert (
+        "conf/base/parameters_evaluation.yml: evaluation.agreement.n_refit: unknown key; did you mean 'n_refits'?"
+        in result.stderr
+    )
+    assert "conf/base/parameters_schema.yml: schema.columns.BALANCE: Input should be 'amount'" in result.stderr
+    assert "tuning.study.n_trials: Input should be a valid integer" in result.stderr
+    assert not (project_copy / "data/runs").exists() and not (project_copy / "mlflow.db").exists()

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score, silhouette_score
 from sklearn.preprocessing import QuantileTransformer, StandardScaler
 
 from bank_segmentation.core.evaluation import (
-    EvaluationSettings,
     MetricSpace,
     fit_kmeans,
     refit_agreement,
@@ -17,6 +17,7 @@ from bank_segmentation.core.evaluation import (
     silhouette_sample,
     space_metrics,
 )
+from bank_segmentation.core.settings import EvaluationSettings
 
 
 def clustering_metrics(own: MetricSpace, ref: MetricSpace, labels: np.ndarray) -> dict[str, float]:
@@ -77,7 +78,7 @@ def test_silhouette_standard_error_shrinks_with_the_sample(blobs):
     assert abs(other[0] - small[0]) < 4 * np.hypot(small[1], other[1])
 
 
-SETTINGS = EvaluationSettings(n_init=3, random_state=7, n_refits=4)
+SETTINGS = EvaluationSettings(n_init=3, random_state=7, agreement={"n_refits": 4})
 
 
 def test_agreement_is_perfect_for_separated_blobs_and_low_for_noise(blobs):
@@ -101,8 +102,8 @@ def test_agreement_measures_the_shipped_partition_not_the_procedure(blobs):
     assert mean < 0.8 and minimum <= mean
 
 
-def test_settings_from_parameters():
-    settings = EvaluationSettings.from_params(
+def test_settings_from_parameters_refuse_unknown_keys_and_out_of_range_values():
+    settings = EvaluationSettings.model_validate(
         {
             "n_init": 12,
             "random_state": 3,
@@ -113,8 +114,12 @@ def test_settings_from_parameters():
     )
     assert (settings.n_init, settings.n_refits, settings.refit_share) == (12, 4, 0.7)
     assert settings.reference_space == {"columns": "raw"}
-    with pytest.raises(ValueError, match="sample_share"):
-        EvaluationSettings.from_params({"n_init": 10, "random_state": 0, "agreement": {"sample_share": 1.5}})
+    with pytest.raises(ValidationError, match="sample_share"):
+        EvaluationSettings.model_validate({"n_init": 10, "random_state": 0, "agreement": {"sample_share": 1.5}})
+    with pytest.raises(ValidationError, match="n_refit"):
+        EvaluationSettings.model_validate({"n_init": 10, "agreement": {"n_refit": 4}})
+    with pytest.raises(ValidationError, match="frozen"):
+        settings.n_init = 3  # type: ignore[misc]
 
 
 def test_large_data_fits_on_a_sample_and_still_labels_every_row(blobs):
@@ -124,5 +129,5 @@ def test_large_data_fits_on_a_sample_and_still_labels_every_row(blobs):
     assert len(sampled.labels_) == len(X)
     assert adjusted_rand_score(full.labels_, sampled.labels_) == pytest.approx(1.0)
     assert adjusted_rand_score(truth, sampled.labels_) == pytest.approx(1.0)
-    sampled_settings = EvaluationSettings(n_init=3, random_state=0, n_refits=3, agreement_max_rows=300)
+    sampled_settings = EvaluationSettings(n_init=3, random_state=0, agreement={"n_refits": 3}, agreement_max_rows=300)
     assert refit_agreement(X, sampled.labels_, 4, sampled_settings)[0] == pytest.approx(1.0)

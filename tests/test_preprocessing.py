@@ -19,6 +19,7 @@ from bank_segmentation.core.preprocessing import (
 )
 from bank_segmentation.pipelines.data_processing.nodes import build_model_input, engineer_features
 from bank_segmentation.pipelines.demo_data.generator import generate_portfolio
+from tests.workspace import node_parameters
 
 CONF = Path(__file__).resolve().parents[1] / "conf" / "base"
 
@@ -34,7 +35,7 @@ def demo_model_input(n: int, seed: int, data_params: dict[str, Any]) -> pd.DataF
 
 @pytest.fixture(scope="module")
 def data_params() -> dict[str, Any]:
-    return yaml.safe_load((CONF / "parameters_data_processing.yml").read_text())
+    return node_parameters()
 
 
 @pytest.fixture(scope="module")

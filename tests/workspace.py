@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import shutil
 from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 DATA_LAYERS = (
     "01_raw",
@@ -41,3 +45,16 @@ def copy_project(source: Path, destination: Path, raw_files: bool = True) -> Pat
         for csv in (source / "data" / "01_raw").glob("*.csv"):
             shutil.copy(csv, destination / "data" / "01_raw" / csv.name)
     return destination
+
+
+@functools.cache
+def node_parameters() -> dict[str, Any]:
+    """The shipped parameters (conf/base) as nodes receive them: typed blocks parsed by Kedro's own validator."""
+    from kedro.config import OmegaConfigLoader
+    from kedro.framework.project import pipelines
+    from kedro.framework.startup import bootstrap_project
+    from kedro.validation import ParameterValidator
+
+    bootstrap_project(PROJECT_ROOT)
+    raw = OmegaConfigLoader(conf_source=str(PROJECT_ROOT / "conf"), base_env="base", default_run_env="base")
+    return ParameterValidator(dict(pipelines)).validate_raw_params(raw["parameters"])

@@ -7,7 +7,7 @@ from bank_segmentation.framework.quiet import import_kedro_mlflow_quietly, silen
 silence_third_party_warnings()
 import_kedro_mlflow_quietly()
 
-from bank_segmentation.framework.hooks import ProjectMlflowHook  # noqa: E402
+from bank_segmentation.framework.hooks import ParametersCheckHook, ProjectMlflowHook  # noqa: E402
 from bank_segmentation.framework.runs import RunIsolationHook  # noqa: E402
 from bank_segmentation.framework.session import UniqueVersionSession  # noqa: E402
 
@@ -16,7 +16,8 @@ SESSION_CLASS = UniqueVersionSession
 
 # kedro-mlflow's hook is registered here, in its guarded form, instead of automatically. The run-isolation
 # hook comes second: its after_pipeline_run (publishing) runs first, while the MLflow run is still open.
-HOOKS = (ProjectMlflowHook(), RunIsolationHook())
+# The parameters check runs first of all (tryfirst): a wrong key stops the run before tracking is contacted.
+HOOKS = (ProjectMlflowHook(), RunIsolationHook(), ParametersCheckHook())
 DISABLE_HOOKS_FOR_PLUGINS = ("kedro-mlflow", "kedro_mlflow")  # the name as published, and as installed
 
 CONFIG_LOADER_ARGS = {

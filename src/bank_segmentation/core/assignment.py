@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
+from bank_segmentation.core.settings import Schema
 
-def assign_segments(segmentation_model: Pipeline, model_input: pd.DataFrame, schema: dict[str, Any]) -> pd.DataFrame:
+
+def assign_segments(segmentation_model: Pipeline, model_input: pd.DataFrame, schema: Schema) -> pd.DataFrame:
     """Segment of every customer, its distance to the segment centre and the second-closest segment."""
     distances = segmentation_model.transform(model_input)  # distances to every centroid (model space)
     order = np.argsort(distances, axis=1)
     rows = np.arange(len(distances))
-    id_column = schema["id_column"]
+    id_column = schema.id_column
     return pd.DataFrame(
         {
             id_column: model_input[id_column].to_numpy(),

@@ -23,7 +23,6 @@ import numpy as np
 import pandas as pd
 
 from bank_segmentation.core.evaluation import (
-    EvaluationSettings,
     MetricSpace,
     fit_kmeans,
     reference_space,
@@ -35,6 +34,7 @@ from bank_segmentation.core.evaluation import (
 from bank_segmentation.core.naming import archetype_coverage, name_segments
 from bank_segmentation.core.preprocessing import build_preprocessor, feature_space
 from bank_segmentation.core.profiles import SEGMENT, build_segment_profiles
+from bank_segmentation.core.settings import EvaluationSettings, Features, Schema
 
 MEASURED = ("agreement", "agreement_min", "coverage", "coverage_with_partial")
 # What every candidate carries into the model choice: its reference-space scores, then the measured metrics.
@@ -196,20 +196,19 @@ class CandidateScorer:
         self.reference: MetricSpace = reference_space(model_input, roles, groups, settings)
 
     @classmethod
-    def from_params(
+    def from_settings(
         cls,
         model_input: pd.DataFrame,
         customer_features: pd.DataFrame,
-        evaluation: Mapping[str, Any],
-        schema: Mapping[str, Any],
-        features: Mapping[str, Any],
+        evaluation: EvaluationSettings,
+        schema: Schema,
+        features: Features,
         naming: Mapping[str, Any],
         profiles: Mapping[str, Any],
     ) -> CandidateScorer:
-        """The scorer of the project's parameter blocks (evaluation, schema, features, naming, profiles)."""
+        """The scorer of the project's settings (evaluation, schema, features, naming, profiles)."""
         roles, groups = feature_space(schema, features)
-        settings = EvaluationSettings.from_params(evaluation)
-        return cls(model_input, customer_features, schema["id_column"], roles, groups, settings, naming, profiles)
+        return cls(model_input, customer_features, schema.id_column, roles, groups, evaluation, naming, profiles)
 
     def _threads(self) -> contextlib.AbstractContextManager[Any]:
         """The BLAS/OpenMP limit, entered by every method that computes: callers may be worker threads."""

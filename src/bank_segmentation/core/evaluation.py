@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -22,47 +22,7 @@ from sklearn.metrics.pairwise import euclidean_distances
 from threadpoolctl import threadpool_limits
 
 from bank_segmentation.core.preprocessing import build_preprocessor
-
-
-@dataclass(frozen=True)
-class EvaluationSettings:
-    """How candidate segmentations are fitted and scored (from ``params:evaluation``)."""
-
-    n_init: int = 10
-    random_state: int = 42
-    n_refits: int = 10
-    refit_share: float = 0.8
-    silhouette_max_rows: int = 5000
-    single_thread_max_rows: int = 200_000
-    fit_max_rows: int | None = None
-    agreement_max_rows: int | None = None
-    reference_space: Mapping[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_params(cls, params: Mapping[str, Any]) -> EvaluationSettings:
-        """Build the settings from the ``evaluation`` parameters block."""
-        agreement = params.get("agreement", {})
-        settings = cls(
-            n_init=int(params["n_init"]),
-            random_state=int(params["random_state"]),
-            n_refits=int(agreement.get("n_refits", cls.n_refits)),
-            refit_share=float(agreement.get("sample_share", cls.refit_share)),
-            silhouette_max_rows=int(params.get("silhouette_max_rows", cls.silhouette_max_rows)),
-            single_thread_max_rows=int(params.get("single_thread_max_rows", cls.single_thread_max_rows)),
-            fit_max_rows=_optional_int(params.get("fit_max_rows")),
-            agreement_max_rows=_optional_int(params.get("agreement_max_rows")),
-            reference_space=dict(params.get("reference_space", {})),
-        )
-        if settings.n_init < 1 or settings.n_refits < 1 or not 0 < settings.refit_share < 1:
-            raise ValueError(
-                "evaluation: n_init and agreement.n_refits must be >= 1 and agreement.sample_share within (0, 1), "
-                f"got {settings.n_init}, {settings.n_refits}, {settings.refit_share}"
-            )
-        return settings
-
-
-def _optional_int(value: Any) -> int | None:
-    return None if value is None else int(value)
+from bank_segmentation.core.settings import EvaluationSettings
 
 
 def thread_limit(n_rows: int, single_thread_max_rows: int) -> contextlib.AbstractContextManager[Any]:
@@ -120,11 +80,6 @@ def seeded_rows(n_rows: int, max_rows: int | None, random_state: int) -> np.ndar
     return np.sort(np.random.default_rng(random_state).choice(n_rows, size=max_rows, replace=False))
 
 
-def reference_spec(settings: EvaluationSettings) -> dict[str, Any]:
-    """The variant spec of the reference space (default: log1p and standard scaling of the raw columns)."""
-    return dict(settings.reference_space or {"columns": "raw", "log1p": True, "scaler": "standard"})
-
-
 def reference_space(
     model_input: pd.DataFrame,
     roles: Mapping[str, str],
@@ -132,7 +87,7 @@ def reference_space(
     settings: EvaluationSettings,
 ) -> MetricSpace:
     """The common space all candidates are also scored in, built once per run."""
-    X = build_preprocessor(reference_spec(settings), roles, groups, settings.random_state).fit_transform(model_input)
+    X = build_preprocessor(settings.reference_space, roles, groups, settings.random_state).fit_transform(model_input)
     return MetricSpace.build(X, settings.silhouette_max_rows, settings.random_state)
 
 

@@ -41,7 +41,8 @@ from sklearn.preprocessing import (
 )
 from sklearn.utils.validation import check_is_fitted
 
-from bank_segmentation.core.schema import Schema, model_input_roles
+from bank_segmentation.core.schema import model_input_roles
+from bank_segmentation.core.settings import Features, Schema
 
 HEAVY_TAILED_ROLES = ("amount", "count", "limit", "ratio")
 SPEC_KEYS = {"columns", "groups", "roles", "exclude", "impute", "winsorize", "log1p", "scaler", "pca", "description"}
@@ -59,13 +60,10 @@ DEFAULT_SPEC: dict[str, Any] = {
 
 
 # --- column roles and groups -------------------------------------------------------------------------
-def feature_space(
-    schema_params: Mapping[str, Any], features_params: Mapping[str, Any]
-) -> tuple[dict[str, str], dict[str, list[str]]]:
+def feature_space(schema: Schema, features: Features) -> tuple[dict[str, str], dict[str, list[str]]]:
     """Role of every model-input column and the named column groups (with ``raw`` and ``all``)."""
-    schema = Schema.from_params(schema_params)
-    roles = model_input_roles(schema, features_params)
-    groups = {name: list(cols) for name, cols in features_params.get("groups", {}).items()}
+    roles = model_input_roles(schema, features)
+    groups = {name: list(cols) for name, cols in features.groups.items()}
     groups[RAW_GROUP] = list(schema.feature_columns)
     groups[ALL_GROUP] = list(roles)
     return roles, groups

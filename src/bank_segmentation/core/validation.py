@@ -18,7 +18,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from bank_segmentation.core.errors import ConfigurationError, DataContractError
-from bank_segmentation.core.schema import Schema
+from bank_segmentation.core.settings import Schema
 
 # What the dataset that reads a customer export records in ``DataFrame.attrs``: the file (for error messages)
 # and the delimiter it detected (a ";" export writes decimal commas).

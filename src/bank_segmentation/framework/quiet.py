@@ -12,6 +12,7 @@ THIRD_PARTY_WARNINGS = (
     (r"the load_module\(\) method is deprecated", DeprecationWarning),  # importlib, via plugins
     (r"pkg_resources is deprecated", UserWarning),
     (r"Support for class-based `config` is deprecated", Warning),  # pydantic, via kedro-mlflow
+    (r"Accessing the 'model_fields' attribute on the instance", Warning),  # pydantic, via kedro's typed params
 )
 
 

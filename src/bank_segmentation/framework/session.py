@@ -8,6 +8,7 @@ from typing import Any
 
 from kedro.framework.session import KedroSession
 from kedro.io.core import generate_timestamp
+from kedro.utils import find_kedro_project
 
 # Where each run claims its save version; one empty folder per run.
 CLAIMS_DIR = Path("data") / ".run_versions"
@@ -23,9 +24,10 @@ class UniqueVersionSession(KedroSession):
     """
 
     @classmethod
-    def create(cls, *args: Any, **kwargs: Any) -> UniqueVersionSession:
-        session = super().create(*args, **kwargs)
-        claims = Path(session._project_path) / CLAIMS_DIR
+    def create(cls, project_path: Path | str | None = None, **kwargs: Any) -> UniqueVersionSession:
+        project = Path(project_path) if project_path is not None else find_kedro_project(Path.cwd())
+        session = super().create(project_path=project, **kwargs)
+        claims = Path(project or Path.cwd()) / CLAIMS_DIR
         claims.mkdir(parents=True, exist_ok=True)
         while True:
             try:
@@ -34,4 +36,6 @@ class UniqueVersionSession(KedroSession):
             except FileExistsError:
                 time.sleep(RETRY_SECONDS)
                 session.session_id = generate_timestamp()
-                session._store["session_id"] = session.session_id  # `store` is a read-only copy
+                # PRIVATE API (tests/test_private_api.py): Kedro has no setter for the session id it records;
+                # `store` is a read-only copy of `_store`.
+                session._store["session_id"] = session.session_id

@@ -235,6 +235,7 @@ def _process_alive(pid: int) -> bool:
 
 def register_model(model_uri: str, name: str) -> dict[str, Any]:
     """Register a logged model under ``name``; the new version's name and number."""
+    # PRIVATE API (tests/test_private_api.py): the "Created version" chatter comes from a private module's logger.
     with quiet_logger("mlflow.tracking._model_registry.client"), quiet_logger("mlflow.store.model_registry"):
         version = mlflow.register_model(model_uri, name)
     return {"name": name, "version": str(version.version)}

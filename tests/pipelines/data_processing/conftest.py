@@ -7,16 +7,16 @@ from typing import Any
 
 import pandas as pd
 import pytest
-import yaml
 
 from bank_segmentation.framework.datasets import CustomerTableDataset
 from tests.conftest import REPO_ROOT
+from tests.workspace import node_parameters
 
 
 @pytest.fixture(scope="session")
 def dp_params() -> dict[str, Any]:
     """The shipped data processing parameters."""
-    return yaml.safe_load((REPO_ROOT / "conf/base/parameters_data_processing.yml").read_text())
+    return node_parameters()
 
 
 @pytest.fixture(scope="session")

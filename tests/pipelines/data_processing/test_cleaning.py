@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from pydantic import ValidationError
 
-from bank_segmentation.core.errors import ConfigurationError
+from bank_segmentation.core.settings import Features
 from bank_segmentation.pipelines.data_processing.nodes import (
     build_model_input,
     engineer_features,
@@ -88,12 +89,8 @@ def test_kpis_match_their_definition(validated, dp_params):
     assert set(one_hot["PURCHASE_TYPE"]) <= {"none", "one_off", "installment", "both"}
 
 
-def test_a_kpi_with_an_unknown_role_is_a_configuration_error(validated, dp_params):
-    features = {
-        **dp_params["features"],
-        "kpis": {"LIMIT_USAGE": {**dp_params["features"]["kpis"]["LIMIT_USAGE"], "role": "ratoi"}},
-    }
-    imputer = learn_imputer(validated, dp_params["schema"], dp_params["imputation"])
-    clean, _ = impute_customers(validated, imputer)
-    with pytest.raises(ConfigurationError, match="ratoi"):
-        build_model_input(engineer_features(clean, features), dp_params["schema"], features)
+def test_a_kpi_with_an_unknown_role_is_refused_when_the_settings_are_read(dp_params):
+    features = dp_params["features"].model_dump()
+    features["kpis"]["LIMIT_USAGE"]["role"] = "ratoi"
+    with pytest.raises(ValidationError, match=r"kpis\.LIMIT_USAGE\.role[\s\S]*'amount', 'ratio' or 'share'"):
+        Features.model_validate(features)

@@ -130,7 +130,7 @@ def test_headers_delimiters_and_encodings_are_tolerated(tmp_path, demo_csv, dp_p
     raw = CustomerTableDataset(str(path)).load()
     kept, rejected, _ = validate_customers(raw, dp_params["schema"], dp_params["validation"])
     assert len(kept) == 50 and rejected.empty
-    assert list(kept.columns) == ["CUST_ID", *dp_params["schema"]["columns"]]
+    assert list(kept.columns) == ["CUST_ID", *dp_params["schema"].columns]
 
 
 def test_missing_column_is_fatal_and_named(tmp_path, demo_csv, dp_params):

@@ -19,10 +19,12 @@ import yaml
 from mlflow.tracking import MlflowClient
 from sklearn.metrics import adjusted_rand_score
 
-from bank_segmentation.core.evaluation import EvaluationSettings, refit_agreement
+from bank_segmentation.core.evaluation import refit_agreement
 from bank_segmentation.core.naming import condition_margins, condition_measures
 from bank_segmentation.core.preprocessing import build_preprocessor, feature_space
+from bank_segmentation.core.settings import EvaluationSettings
 from tests.conftest import make_project_copy, read_output, run_default
+from tests.workspace import node_parameters
 
 REPORTING = Path("data/08_reporting")
 INDEPENDENT_SEEDS = 1000  # refits with seeds the product never uses
@@ -36,7 +38,7 @@ def load(project: Path, relative: str) -> Any:
 def shipped(project: Path) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """(feature matrix of the shipped model, shipped segments, its config) of a finished run."""
     config = load(project, "data/06_models/segmentation_config.yml")
-    params = yaml.safe_load((project / "conf/base/parameters_data_processing.yml").read_text())
+    params = node_parameters()
     roles, groups = feature_space(params["schema"], params["features"])
     model_input = read_output(project, "data/05_model_input/model_input.parquet")
     X = np.asarray(build_preprocessor(config["spec"], roles, groups, config["random_state"]).fit_transform(model_input))
@@ -49,7 +51,9 @@ def independent_agreement(project: Path) -> tuple[float, float]:
     """Mean and minimum ARI of 10 refits (80% subsamples, unseen seeds) with the shipped segments."""
     X, segments, config = shipped(project)
     settings = EvaluationSettings(
-        n_init=config["n_init"], random_state=config["random_state"] + INDEPENDENT_SEEDS, n_refits=10, refit_share=0.8
+        n_init=config["n_init"],
+        random_state=config["random_state"] + INDEPENDENT_SEEDS,
+        agreement={"n_refits": 10, "sample_share": 0.8},
     )
     return refit_agreement(X, segments, config["k"], settings)
 

@@ -7,13 +7,13 @@ from typing import Any
 
 import pandas as pd
 import pytest
-import yaml
 
 from bank_segmentation.core.naming import name_segments
 from bank_segmentation.core.profiles import build_segment_profiles
 from bank_segmentation.pipelines.data_processing.nodes import engineer_features
 from bank_segmentation.pipelines.demo_data.generator import generate_portfolio
 from bank_segmentation.pipelines.reporting.exports import build_segment_catalogue
+from tests.workspace import node_parameters
 
 CONF = Path(__file__).resolve().parents[3] / "conf" / "base"
 
@@ -41,21 +41,16 @@ PERSONA_ARCHETYPES = {
 }
 
 
-def load_parameters(name: str) -> dict[str, Any]:
-    """Parameters of one conf/base/parameters_<name>.yml file."""
-    return yaml.safe_load((CONF / f"parameters_{name}.yml").read_text())
-
-
 @pytest.fixture(scope="session")
 def reporting_params() -> dict[str, Any]:
     """The ``reporting`` parameters block as shipped."""
-    return load_parameters("reporting")["reporting"]
+    return node_parameters()["reporting"]
 
 
 @pytest.fixture(scope="session")
 def data_params() -> dict[str, Any]:
     """The data-processing parameters (schema and features) as shipped."""
-    return load_parameters("data_processing")
+    return node_parameters()
 
 
 @pytest.fixture(scope="session")

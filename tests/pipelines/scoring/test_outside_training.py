@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
 from tests.conftest import make_project_copy, run_default
 from tests.pipelines.scoring.test_scoring import FAST_TRAINING
+from tests.workspace import node_parameters
 
 SHIPPED = Path(__file__).resolve().parents[3] / "data/01_raw/customers_to_score.csv"
 NODES_LOGGER = "bank_segmentation.pipelines.scoring.nodes"
@@ -39,8 +39,8 @@ def score(project: Path, customers: pd.DataFrame, caplog: pytest.LogCaptureFixtu
 
 def amount_columns(project: Path) -> list[str]:
     """The columns the data contract declares as money amounts."""
-    params = yaml.safe_load((project / "conf/base/parameters_data_processing.yml").read_text())
-    return [col for col, role in params["schema"]["columns"].items() if role == "amount"]
+    params = node_parameters()
+    return [col for col, role in params["schema"].columns.items() if role == "amount"]
 
 
 def warnings_from_scoring(caplog: pytest.LogCaptureFixture) -> list[str]:

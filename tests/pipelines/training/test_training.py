@@ -9,27 +9,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 from bank_segmentation.core.assignment import assign_segments
-from bank_segmentation.core.evaluation import EvaluationSettings, fit_kmeans
+from bank_segmentation.core.evaluation import fit_kmeans
 from bank_segmentation.core.preprocessing import build_preprocessor, feature_space
 from bank_segmentation.pipelines.training.nodes import (
     model_columns,
     train_segmentation_model,
 )
 from tests.test_preprocessing import demo_model_input
+from tests.workspace import node_parameters
 
 CONF = Path(__file__).resolve().parents[3] / "conf" / "base"
 
 
-def load(name: str) -> dict[str, Any]:
-    return yaml.safe_load((CONF / f"parameters_{name}.yml").read_text())
-
-
 @pytest.fixture(scope="module")
 def params() -> dict[str, Any]:
-    return {**load("data_processing"), **load("clustering"), **load("training")}
+    return node_parameters()
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +39,8 @@ def config(variant: str, k: int, params: dict[str, Any]) -> dict[str, Any]:
         "variant": variant,
         "spec": params["clustering"]["variants"][variant],
         "k": k,
-        "n_init": params["evaluation"]["n_init"],
-        "random_state": params["evaluation"]["random_state"],
+        "n_init": params["evaluation"].n_init,
+        "random_state": params["evaluation"].random_state,
         "source": f"sweep · {variant} · k={k} (rule)",
     }
 
@@ -52,7 +48,7 @@ def config(variant: str, k: int, params: dict[str, Any]) -> dict[str, Any]:
 def test_training_ships_the_very_partition_the_model_choice_scored(params, model_input):
     """Agreement and coverage were measured on a partition: the model must reproduce it, customer by customer."""
     roles, groups = feature_space(params["schema"], params["features"])
-    settings = EvaluationSettings.from_params(params["evaluation"])
+    settings = params["evaluation"]
     scorer_X = np.asarray(
         build_preprocessor(params["clustering"]["variants"]["log_standard"], roles, groups, 42).fit_transform(
             model_input

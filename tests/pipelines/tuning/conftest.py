@@ -48,10 +48,9 @@ def tuning_params(storage: Path, **study: Any) -> dict[str, Any]:
 
 def evaluation_params(params: dict[str, Any]) -> dict[str, Any]:
     """The project's evaluation block made light (fewer restarts and refits)."""
-    evaluation = copy.deepcopy(params["evaluation"])
-    evaluation["n_init"] = FAST_EVALUATION["n_init"]
-    evaluation["agreement"].update(FAST_EVALUATION["agreement"])
-    return evaluation
+    evaluation = params["evaluation"]
+    agreement = evaluation.agreement.model_copy(update=FAST_EVALUATION["agreement"])
+    return evaluation.model_copy(update={"n_init": FAST_EVALUATION["n_init"], "agreement": agreement})
 
 
 def tune_inputs(demo_inputs: dict[str, Any], tuning: dict[str, Any], **choice: Any) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from mlflow.tracking import MlflowClient
 
 from bank_segmentation.core.preprocessing import build_preprocessor, feature_space
 from tests.pipelines.tuning.conftest import FAST_EVALUATION
+from tests.workspace import node_parameters
 
 FAST: dict[str, Any] = {
     "evaluation": FAST_EVALUATION,
@@ -66,7 +67,7 @@ def test_kedro_run_tunes_tracks_every_trial_trains_the_winner_and_a_rerun_contin
     model = latest_model(project_copy)
     assert model.named_steps["segment"].n_clusters == chosen["k"]
     assert model.named_steps["segment"].n_init == FAST_EVALUATION["n_init"]
-    params = yaml.safe_load((project_copy / "conf/base/parameters_data_processing.yml").read_text())
+    params = node_parameters()
     roles, groups = feature_space(params["schema"], params["features"])
     expected = build_preprocessor(chosen["spec"], roles, groups)
     fitted = model.named_steps["preprocess"]

@@ -7,7 +7,6 @@ import math
 import optuna
 import yaml
 
-from bank_segmentation.core.evaluation import EvaluationSettings, reference_spec
 from bank_segmentation.core.preprocessing import build_preprocessor, feature_space, resolve_columns, validate_spec
 from bank_segmentation.pipelines.tuning.search_space import grid, neighbours, params_of_spec, point, suggest_config
 from tests.conftest import REPO_ROOT
@@ -78,7 +77,7 @@ def test_a_trial_samples_a_point_of_the_grid():
 def test_the_search_starts_from_the_reference_space(demo_inputs):
     params = demo_inputs["params"]
     roles, groups = feature_space(params["schema"], params["features"])
-    reference = reference_spec(EvaluationSettings.from_params(params["evaluation"]))
+    reference = params["evaluation"].reference_space
     start = params_of_spec(reference, resolve_columns(reference, roles, groups), shipped_space(), groups)
     _, candidate = point(start, shipped_space())
     # the same columns and transforms as the space every trial is scored in

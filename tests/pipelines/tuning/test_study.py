@@ -13,7 +13,6 @@ import pytest
 from optuna.trial import TrialState
 
 from bank_segmentation.core.candidates import Admission, CandidateScorer
-from bank_segmentation.core.evaluation import EvaluationSettings
 from bank_segmentation.core.preprocessing import feature_space
 from bank_segmentation.pipelines.tuning import nodes
 from bank_segmentation.pipelines.tuning.objective import score_trial
@@ -94,7 +93,7 @@ def test_a_trial_keeps_its_best_k_that_meets_every_threshold_and_records_every_k
         "CUST_ID",
         roles,
         groups,
-        EvaluationSettings.from_params(evaluation_params(params)),
+        evaluation_params(params),
         params["reporting"]["naming"],
         params["reporting"]["profiles"],
     )

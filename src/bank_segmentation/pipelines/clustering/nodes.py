@@ -13,8 +13,9 @@ from tqdm.auto import tqdm
 
 from bank_segmentation.core.candidates import CANDIDATE_METRICS, Admission, CandidateScorer
 from bank_segmentation.core.choice import source_runs
-from bank_segmentation.core.evaluation import EvaluationSettings, MetricSpace, space_metrics, thread_limit
+from bank_segmentation.core.evaluation import MetricSpace, space_metrics, thread_limit
 from bank_segmentation.core.preprocessing import describe_steps
+from bank_segmentation.core.settings import EvaluationSettings, Features, Schema
 from bank_segmentation.framework import tracking
 
 logger = logging.getLogger(__name__)
@@ -73,10 +74,10 @@ def sweep_segmentations(
     model_input: pd.DataFrame,
     customer_features: pd.DataFrame,
     clustering: dict[str, Any],
-    evaluation: dict[str, Any],
+    evaluation: EvaluationSettings,
     model_choice: dict[str, Any],
-    schema: dict[str, Any],
-    features: dict[str, Any],
+    schema: Schema,
+    features: Features,
     naming: dict[str, Any],
     profiles: dict[str, Any],
 ) -> pd.DataFrame:
@@ -87,12 +88,11 @@ def sweep_segmentations(
         )
         return pd.DataFrame(columns=SWEEP_COLUMNS)
     start = time.perf_counter()
-    settings = EvaluationSettings.from_params(evaluation)
     admission = Admission.from_params(model_choice["rule"])
     variants = swept_variants(clustering)
     ks = list(range(int(clustering["sweep"]["k_min"]), int(clustering["sweep"]["k_max"]) + 1))
-    with thread_limit(len(model_input), settings.single_thread_max_rows):
-        scorer = CandidateScorer.from_params(
+    with thread_limit(len(model_input), evaluation.single_thread_max_rows):
+        scorer = CandidateScorer.from_settings(
             model_input, customer_features, evaluation, schema, features, naming, profiles
         )
         # One task per variant: a worker builds the variant's space once, fits every k, then frees it, so only
@@ -118,14 +118,13 @@ def _variant_order(variants: Mapping[str, Any]) -> Any:
     return lambda col: col.map(order) if col.name == "variant" else col
 
 
-def log_sweep_runs(sweep_results: pd.DataFrame, clustering: dict[str, Any], evaluation: dict[str, Any]) -> None:
+def log_sweep_runs(sweep_results: pd.DataFrame, clustering: dict[str, Any], evaluation: EvaluationSettings) -> None:
     """Log every swept candidate as a nested MLflow run (params, metrics, tags) under the pipeline run."""
     if sweep_results.empty or not clustering["sweep"].get("log_nested_runs", True):
         return
     parent = tracking.parent_run()
     if parent is None:
         return
-    settings = EvaluationSettings.from_params(evaluation)
     metric_columns = [c for c in sweep_results.columns if c not in {*KEY_COLUMNS, "steps", "n_rows"}]
     runs = [
         tracking.NestedRun(
@@ -134,10 +133,10 @@ def log_sweep_runs(sweep_results: pd.DataFrame, clustering: dict[str, Any], eval
                 "variant": row["variant"],
                 "steps": row["steps"],
                 "k": int(row["k"]),
-                "n_init": settings.n_init,
-                "seed": settings.random_state,
+                "n_init": evaluation.n_init,
+                "seed": evaluation.random_state,
                 "n_rows": int(row["n_rows"]),
-                "agreement_refits": settings.n_refits,
+                "agreement_refits": evaluation.n_refits,
             },
             metrics={c: float(row[c]) for c in metric_columns if pd.notna(row[c])},
             tags={"stage": "sweep", "variant": row["variant"], "k": int(row["k"])},

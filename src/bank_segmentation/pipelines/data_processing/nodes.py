@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -14,9 +13,9 @@ from bank_segmentation.core.imputation import CustomerImputer, fit_imputer
 from bank_segmentation.core.schema import (
     PURCHASE_TYPE_PREFIX,
     PURCHASE_TYPES,
-    Schema,
     model_input_roles,
 )
+from bank_segmentation.core.settings import Features, Kpi, Schema
 from bank_segmentation.core.spreadsheet import spreadsheet_safe
 from bank_segmentation.core.validation import validate_table
 
@@ -26,10 +25,10 @@ PURCHASE_TYPE = "PURCHASE_TYPE"
 
 
 def validate_customers(
-    customers_raw: pd.DataFrame, schema: dict[str, Any], validation: dict[str, Any]
+    customers_raw: pd.DataFrame, schema: Schema, validation: dict[str, Any]
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """Split the raw table into validated customers and quarantined rows, with a report."""
-    outcome = validate_table(customers_raw, Schema.from_params(schema), validation)
+    outcome = validate_table(customers_raw, schema, validation)
     return outcome.kept, outcome.rejected, outcome.report
 
 
@@ -39,11 +38,9 @@ def export_rejected_customers(quarantined_customers: pd.DataFrame) -> pd.DataFra
     return spreadsheet_safe(quarantined_customers)
 
 
-def learn_imputer(
-    customers_validated: pd.DataFrame, schema: dict[str, Any], imputation: dict[str, Any]
-) -> CustomerImputer:
+def learn_imputer(customers_validated: pd.DataFrame, schema: Schema, imputation: dict[str, Any]) -> CustomerImputer:
     """Learn the imputation statistics from the validated customers."""
-    return fit_imputer(customers_validated, Schema.from_params(schema).feature_columns, imputation)
+    return fit_imputer(customers_validated, schema.feature_columns, imputation)
 
 
 def impute_customers(
@@ -53,12 +50,12 @@ def impute_customers(
     return imputer.transform(customers_validated)
 
 
-def _ratio(frame: pd.DataFrame, spec: Mapping[str, Any]) -> pd.Series:
+def _ratio(frame: pd.DataFrame, kpi: Kpi) -> pd.Series:
     """numerator / sum(denominator), ``when_zero`` where the denominator is not positive."""
-    numerator = frame[spec["numerator"]].to_numpy(dtype="float64")
-    denominator = frame[list(spec["denominator"])].to_numpy(dtype="float64").sum(axis=1)
+    numerator = frame[kpi.numerator].to_numpy(dtype="float64")
+    denominator = frame[list(kpi.denominator)].to_numpy(dtype="float64").sum(axis=1)
     safe = denominator > 0
-    out = np.full(len(frame), float(spec["when_zero"]))
+    out = np.full(len(frame), kpi.when_zero)
     np.divide(numerator, denominator, out=out, where=safe)
     return pd.Series(out, index=frame.index)
 
@@ -71,40 +68,34 @@ def _purchase_type(frame: pd.DataFrame, oneoff_column: str, installment_column: 
     return pd.Series(np.asarray(PURCHASE_TYPES)[codes], index=frame.index)
 
 
-def engineer_features(customers_clean: pd.DataFrame, features: dict[str, Any]) -> pd.DataFrame:
+def engineer_features(customers_clean: pd.DataFrame, features: Features) -> pd.DataFrame:
     """Add the card KPIs and the purchase type to the cleaned customers."""
     enriched = customers_clean.copy()
-    if features.get("kpis_enabled", True):
-        for name, spec in features["kpis"].items():
-            enriched[name] = _ratio(enriched, spec)
-    purchase_type = features.get("purchase_type", {})
-    if purchase_type.get("enabled", False):
-        enriched[PURCHASE_TYPE] = _purchase_type(
-            enriched, purchase_type["oneoff_column"], purchase_type["installment_column"]
-        )
+    for name, kpi in features.active_kpis.items():
+        enriched[name] = _ratio(enriched, kpi)
+    kinds = features.purchase_type
+    if kinds.enabled:
+        enriched[PURCHASE_TYPE] = _purchase_type(enriched, kinds.oneoff_column, kinds.installment_column)
     return enriched
 
 
-def build_model_input(
-    customer_features: pd.DataFrame, schema: dict[str, Any], features: dict[str, Any]
-) -> pd.DataFrame:
+def build_model_input(customer_features: pd.DataFrame, schema: Schema, features: Features) -> pd.DataFrame:
     """Keep the id and every numeric model-input column; one-hot encode the purchase type."""
-    parsed_schema = Schema.from_params(schema)
-    model_input = customer_features[[parsed_schema.id_column]].copy()
-    for col, role in model_input_roles(parsed_schema, features).items():
+    model_input = customer_features[[schema.id_column]].copy()
+    for col, role in model_input_roles(schema, features).items():
         if role == "indicator":
             kind = col.removeprefix(PURCHASE_TYPE_PREFIX).lower()
             model_input[col] = customer_features[PURCHASE_TYPE].eq(kind).astype("float64")
         else:
             model_input[col] = customer_features[col].astype("float64")
-    numeric = model_input.drop(columns=parsed_schema.id_column).to_numpy()
+    numeric = model_input.drop(columns=schema.id_column).to_numpy()
     if not np.isfinite(numeric).all():
         raise ValueError("model input holds NaN or inf: an imputation or KPI rule is missing")
     return model_input
 
 
 def check_segmentable(
-    model_input: pd.DataFrame, validation_report: dict[str, Any], schema: dict[str, Any], validation: dict[str, Any]
+    model_input: pd.DataFrame, validation_report: dict[str, Any], schema: Schema, validation: dict[str, Any]
 ) -> pd.DataFrame:
     """Refuse a table with too few customers, or too few distinct ones, to be worth segmenting."""
     source = validation_report.get("source")
@@ -116,7 +107,7 @@ def check_segmentable(
             source=source,
             rule="enough_customers",
         )
-    profiles = model_input.drop(columns=schema["id_column"])
+    profiles = model_input.drop(columns=schema.id_column)
     distinct = int(pd.util.hash_pandas_object(profiles, index=False).nunique())
     if distinct < validation["min_distinct_customers"]:
         raise DataContractError(
@@ -132,10 +123,10 @@ def summarise_data_quality(
     validation_report: dict[str, Any],
     customers_validated: pd.DataFrame,
     imputed_counts: dict[str, dict[str, Any]],
-    schema: dict[str, Any],
+    schema: Schema,
 ) -> dict[str, Any]:
     """One data-quality summary: rows in/kept/quarantined, repairs, missing and imputed values."""
-    columns = Schema.from_params(schema).feature_columns
+    columns = schema.feature_columns
     missing = customers_validated[columns].isna().sum()
     summary = {
         **validation_report,

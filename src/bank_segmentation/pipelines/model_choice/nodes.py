@@ -13,9 +13,9 @@ import pandas as pd
 
 from bank_segmentation.core.candidates import CANDIDATE_METRICS, Admission, CandidateScorer
 from bank_segmentation.core.choice import Candidate, choose, pinned_record, source_runs
-from bank_segmentation.core.evaluation import EvaluationSettings, thread_limit
+from bank_segmentation.core.evaluation import thread_limit
 from bank_segmentation.core.preprocessing import describe_steps, resolve_columns, validate_spec
-from bank_segmentation.core.schema import Schema
+from bank_segmentation.core.settings import EvaluationSettings, Features, Schema
 from bank_segmentation.framework import tracking
 
 logger = logging.getLogger(__name__)
@@ -117,10 +117,10 @@ def k_table(chosen: Candidate, pool: Sequence[Candidate], admission: Admission, 
     ]
 
 
-def _features(spec: Mapping[str, Any], schema: Mapping[str, Any], roles: Mapping[str, str], groups: Any) -> dict:
+def _features(spec: Mapping[str, Any], schema: Schema, roles: Mapping[str, str], groups: Any) -> dict:
     """Which columns the chosen model uses, and which behavioural columns it leaves out."""
     used = resolve_columns(spec, roles, groups)
-    raw = list(Schema.from_params(schema).feature_columns)
+    raw = list(schema.feature_columns)
     return {"used": used, "left_out": [c for c in raw if c not in used]}
 
 
@@ -131,18 +131,17 @@ def choose_segmentation(
     customer_features: pd.DataFrame,
     model_choice: dict[str, Any],
     clustering: dict[str, Any],
-    evaluation: dict[str, Any],
-    schema: dict[str, Any],
-    features: dict[str, Any],
+    evaluation: EvaluationSettings,
+    schema: Schema,
+    features: Features,
     naming: dict[str, Any],
     profiles: dict[str, Any],
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """One decision over every candidate of the sweep and the search (or the pin): the record and the config."""
     source_runs(model_choice, "sweep")  # validates mode and sources
     admission = Admission.from_params(model_choice["rule"])
-    settings = EvaluationSettings.from_params(evaluation)
-    with thread_limit(len(model_input), settings.single_thread_max_rows):
-        scorer = CandidateScorer.from_params(
+    with thread_limit(len(model_input), evaluation.single_thread_max_rows):
+        scorer = CandidateScorer.from_settings(
             model_input, customer_features, evaluation, schema, features, naming, profiles
         )
         measure = _measurer(scorer, int(model_choice["n_jobs"]))
@@ -177,17 +176,17 @@ def choose_segmentation(
     }
     record["features"] = _features(chosen.spec, schema, scorer.roles, scorer.groups)
     record["fitting"] = {
-        "n_init": settings.n_init,
-        "random_state": settings.random_state,
-        "agreement_refits": settings.n_refits,
-        "agreement_sample_share": settings.refit_share,
+        "n_init": evaluation.n_init,
+        "random_state": evaluation.random_state,
+        "agreement_refits": evaluation.n_refits,
+        "agreement_sample_share": evaluation.refit_share,
     }
     config = {
         "variant": chosen.name,
         "spec": chosen.spec,
         "k": chosen.k,
-        "n_init": settings.n_init,
-        "random_state": settings.random_state,
+        "n_init": evaluation.n_init,
+        "random_state": evaluation.random_state,
         "source": f"{chosen.id} ({record['mode']})",
     }
     logger.info(

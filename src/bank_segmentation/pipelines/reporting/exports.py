@@ -18,7 +18,8 @@ from bank_segmentation.core.profiles import (
     portfolio_means,
     profile_matrix,
 )
-from bank_segmentation.core.schema import Schema, model_input_roles
+from bank_segmentation.core.schema import model_input_roles
+from bank_segmentation.core.settings import Features, Schema
 from bank_segmentation.core.spreadsheet import spreadsheet_safe
 
 logger = logging.getLogger(__name__)
@@ -26,10 +27,10 @@ logger = logging.getLogger(__name__)
 VOLUME_SUFFIX = "_volume_share"
 
 
-def profile_roles(schema: Mapping[str, Any], features: Mapping[str, Any]) -> dict[str, str]:
+def profile_roles(schema: Schema, features: Features) -> dict[str, str]:
     """Role of every profiled column (raw, KPI, purchase-type share), from the data contract."""
-    features = {**features, "purchase_type": {**features.get("purchase_type", {}), "enabled": True}}
-    return model_input_roles(Schema.from_params(schema), features)
+    every_purchase_type = features.purchase_type.model_copy(update={"enabled": True})
+    return model_input_roles(schema, features.model_copy(update={"purchase_type": every_purchase_type}))
 
 
 def format_value(value: float, role: str | None, percent_roles: list[str]) -> str:
@@ -95,8 +96,8 @@ def build_segment_catalogue(
     playbook: Mapping[str, Any],
     labels: Mapping[str, str],
     naming: Mapping[str, Any],
-    schema: Mapping[str, Any],
-    features: Mapping[str, Any],
+    schema: Schema,
+    features: Features,
     params: Mapping[str, Any],
 ) -> dict[str, Any]:
     """Per segment: id, name, how well it matches its archetype, size, traits, key statistics, recommendations.
@@ -104,7 +105,7 @@ def build_segment_catalogue(
     Traits and key statistics describe the segment's typical (median) customer against the portfolio's.
     """
     roles = profile_roles(schema, features)
-    portfolio_medians = portfolio_frame(customer_features, schema["id_column"]).median()
+    portfolio_medians = portfolio_frame(customer_features, schema.id_column).median()
     percent_roles = list(params["percent_roles"])
     named = profiles.merge(names, on=SEGMENT, how="left", validate="one_to_one")
     means, medians = profile_matrix(profiles, "mean"), profile_matrix(profiles, "median")

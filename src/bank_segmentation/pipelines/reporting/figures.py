@@ -17,7 +17,7 @@ import pandas as pd
 from bank_segmentation.core.naming import feature_label
 from bank_segmentation.core.preprocessing import build_preprocessor, feature_space
 from bank_segmentation.core.profiles import SEGMENT, SHARE, profile_matrix
-from bank_segmentation.core.schema import Schema
+from bank_segmentation.core.settings import EvaluationSettings, Features, Schema
 
 logger = logging.getLogger(__name__)
 
@@ -37,17 +37,16 @@ def _floats(values: Any) -> list[float | None]:
 def eda_figures(
     customer_features: pd.DataFrame,
     data_quality: Mapping[str, Any],
-    schema: Mapping[str, Any],
+    schema: Schema,
     labels: Mapping[str, str],
     params: Mapping[str, Any],
 ) -> dict[str, dict[str, Any]]:
     """Distributions and correlations of the raw columns, and the missing values found in the data."""
-    parsed = Schema.from_params(schema)
-    columns = parsed.feature_columns
+    columns = schema.feature_columns
     panels = []
     for col in columns:
         values = customer_features[col].to_numpy(dtype=float)
-        log = parsed.roles[col] in HEAVY_TAILED
+        log = schema.roles[col] in HEAVY_TAILED
         counts, edges = np.histogram(
             np.log1p(np.clip(values, 0, None)) if log else values, bins=int(params["histogram_bins"])
         )
@@ -173,16 +172,16 @@ def segment_map(
     model_input: pd.DataFrame,
     segment_assignments: pd.DataFrame,
     segment_names: pd.DataFrame,
-    schema: Mapping[str, Any],
-    features: Mapping[str, Any],
-    evaluation: Mapping[str, Any],
+    schema: Schema,
+    features: Features,
+    evaluation: EvaluationSettings,
     params: Mapping[str, Any],
 ) -> pd.DataFrame:
     """2-D PCA of the common reference space, for a seeded sample of customers, with segment names."""
     roles, groups = feature_space(schema, features)
-    spec = {**evaluation["reference_space"], "pca": 2}
-    random_state = int(evaluation["random_state"])
-    id_column = Schema.from_params(schema).id_column
+    spec = {**evaluation.reference_space, "pca": 2}
+    random_state = evaluation.random_state
+    id_column = schema.id_column
     frame = model_input.merge(segment_assignments[[id_column, SEGMENT]], on=id_column, how="inner")
     coords = build_preprocessor(spec, roles, groups, random_state).fit_transform(frame)
     names = dict(zip(segment_names[SEGMENT], segment_names["name"], strict=True))

@@ -4,11 +4,24 @@ from __future__ import annotations
 
 from kedro.pipeline import Node, Pipeline
 
-from . import nodes
 from .figures import (
     EDA_FIGURES,
     SEGMENT_FIGURES,
     SELECTION_FIGURES,
+)
+from .nodes import (
+    build_campaign_list,
+    build_segment_catalogue,
+    build_segment_profiles,
+    eda_figures,
+    name_segments,
+    package_segmentation,
+    render_plotly_figures,
+    render_report,
+    render_report_images,
+    segment_figures,
+    segment_map,
+    selection_figures,
 )
 
 TAGS = ["reporting"]
@@ -21,7 +34,7 @@ def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline(
         [
             Node(
-                func=nodes.build_segment_profiles,
+                func=build_segment_profiles,
                 inputs=[
                     "customer_features",
                     "segment_assignments",
@@ -32,7 +45,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="build_segment_profiles",
             ),
             Node(
-                func=nodes.name_segments,
+                func=name_segments,
                 inputs=[
                     "segment_profiles",
                     "params:reporting.naming",
@@ -42,7 +55,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="name_segments",
             ),
             Node(
-                func=nodes.build_segment_catalogue,
+                func=build_segment_catalogue,
                 inputs=[
                     "customer_features",
                     "segment_profiles",
@@ -58,13 +71,13 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="build_segment_catalogue",
             ),
             Node(
-                func=nodes.package_segmentation,
+                func=package_segmentation,
                 inputs=["segmentation_model", "segment_names", "segment_catalogue", "segment_assignments"],
                 outputs="segmentation_package",
                 name="package_segmentation",
             ),
             Node(
-                func=nodes.build_campaign_list,
+                func=build_campaign_list,
                 inputs=[
                     "segment_assignments",
                     "segment_catalogue",
@@ -75,7 +88,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="build_campaign_list",
             ),
             Node(
-                func=nodes.eda_figures,
+                func=eda_figures,
                 inputs=[
                     "customer_features",
                     "data_quality",
@@ -87,13 +100,13 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="describe_eda_figures",
             ),
             Node(
-                func=nodes.selection_figures,
+                func=selection_figures,
                 inputs=["sweep_results", "model_selection"],
                 outputs="selection_figure_specs",
                 name="describe_selection_figures",
             ),
             Node(
-                func=nodes.segment_map,
+                func=segment_map,
                 inputs=[
                     "model_input",
                     "segment_assignments",
@@ -107,7 +120,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="map_segments",
             ),
             Node(
-                func=nodes.segment_figures,
+                func=segment_figures,
                 inputs=[
                     "segment_profiles",
                     "segment_names",
@@ -119,19 +132,19 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="describe_segment_figures",
             ),
             Node(
-                func=nodes.render_plotly_figures,
+                func=render_plotly_figures,
                 inputs=FIGURE_GROUPS,
                 outputs={name: f"{name}_figure" for name in ALL_FIGURES},
                 name="render_plotly_figures",
             ),
             Node(
-                func=nodes.render_report_images,
+                func=render_report_images,
                 inputs=["params:reporting.figures", *FIGURE_GROUPS],
                 outputs="report_images",
                 name="render_report_images",
             ),
             Node(
-                func=nodes.render_report,
+                func=render_report,
                 inputs=[
                     "segment_catalogue",
                     "segmentation_config",

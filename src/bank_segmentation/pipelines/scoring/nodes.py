@@ -11,6 +11,7 @@ import pandas as pd
 
 from bank_segmentation.core.assignment import assign_segments
 from bank_segmentation.core.package import distance_thresholds, training_percentile, training_shares
+from bank_segmentation.core.settings import Schema
 from bank_segmentation.core.spreadsheet import spreadsheet_safe
 from bank_segmentation.framework import tracking
 
@@ -50,9 +51,7 @@ def _segment_share_shift(package: Mapping[str, Any], scored: pd.DataFrame) -> li
     ]
 
 
-def score_customers(
-    segmentation_package: Mapping[str, Any], model_input: pd.DataFrame, schema: dict[str, Any]
-) -> pd.DataFrame:
+def score_customers(segmentation_package: Mapping[str, Any], model_input: pd.DataFrame, schema: Schema) -> pd.DataFrame:
     """Segment, distance and second-closest segment of every new customer, with the published model."""
     return assign_segments(segmentation_package["model"], model_input, schema)
 
@@ -141,12 +140,12 @@ def measure_drift(
     scoring_input: pd.DataFrame,
     segmentation_package: Mapping[str, Any],
     scored_assignments: pd.DataFrame,
-    schema: dict[str, Any],
+    schema: Schema,
     drift: dict[str, Any],
     outside_training: dict[str, Any],
 ) -> dict[str, Any]:
     """PSI per feature, the shift in segment shares and the customers outside training, scored vs training."""
-    psi = _psi_by_feature(training_input, scoring_input, schema["id_column"], drift)
+    psi = _psi_by_feature(training_input, scoring_input, schema.id_column, drift)
     shifts = _segment_share_shift(segmentation_package, scored_assignments)
     worst = max(psi, key=psi.get)
     report = {

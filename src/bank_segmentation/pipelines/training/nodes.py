@@ -13,8 +13,9 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 import bank_segmentation
-from bank_segmentation.core.evaluation import EvaluationSettings, fit_kmeans, thread_limit
+from bank_segmentation.core.evaluation import fit_kmeans, thread_limit
 from bank_segmentation.core.preprocessing import TRUSTED_TYPES, build_preprocessor, feature_space
+from bank_segmentation.core.settings import EvaluationSettings, Features, Schema
 from bank_segmentation.framework import tracking
 
 logger = logging.getLogger(__name__)
@@ -23,9 +24,9 @@ logger = logging.getLogger(__name__)
 def train_segmentation_model(
     model_input: pd.DataFrame,
     segmentation_config: dict[str, Any],
-    schema: dict[str, Any],
-    features: dict[str, Any],
-    evaluation: dict[str, Any],
+    schema: Schema,
+    features: Features,
+    evaluation: EvaluationSettings,
 ) -> Pipeline:
     """Fit the preprocessing pipeline and K-means on every customer of ``model_input``.
 
@@ -33,14 +34,13 @@ def train_segmentation_model(
     centres are refined on every customer (:func:`bank_segmentation.core.evaluation.fit_kmeans`).
     """
     roles, groups = feature_space(schema, features)
-    settings = EvaluationSettings.from_params(evaluation)
     random_state = segmentation_config["random_state"]
     preprocess = build_preprocessor(segmentation_config["spec"], roles, groups, random_state)
     start = time.perf_counter()
-    with thread_limit(len(model_input), settings.single_thread_max_rows):
+    with thread_limit(len(model_input), evaluation.single_thread_max_rows):
         X = preprocess.fit_transform(model_input)
         k, n_init = segmentation_config["k"], segmentation_config["n_init"]
-        kmeans = fit_kmeans(X, k, n_init, random_state, settings.fit_max_rows)
+        kmeans = fit_kmeans(X, k, n_init, random_state, evaluation.fit_max_rows)
     model = Pipeline([("preprocess", preprocess), ("segment", kmeans)])
     logger.info("segmentation model fitted on %d customers in %.2f s", len(model_input), time.perf_counter() - start)
     return model

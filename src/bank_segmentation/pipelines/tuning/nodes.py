@@ -16,8 +16,9 @@ from optuna.trial import FrozenTrial
 
 from bank_segmentation.core.candidates import Admission, CandidateScorer
 from bank_segmentation.core.choice import source_runs
-from bank_segmentation.core.evaluation import EvaluationSettings, reference_spec, thread_limit
+from bank_segmentation.core.evaluation import thread_limit
 from bank_segmentation.core.preprocessing import describe_steps, feature_space, resolve_columns
+from bank_segmentation.core.settings import EvaluationSettings, Features, Schema
 from bank_segmentation.framework import tracking
 from bank_segmentation.pipelines.tuning.objective import METRIC, Objective, score_trial
 from bank_segmentation.pipelines.tuning.search_space import params_of_spec
@@ -78,10 +79,10 @@ def tune_segmentation(
     model_input: pd.DataFrame,
     customer_features: pd.DataFrame,
     tuning: dict[str, Any],
-    evaluation: dict[str, Any],
+    evaluation: EvaluationSettings,
     model_choice: dict[str, Any],
-    schema: dict[str, Any],
-    features: dict[str, Any],
+    schema: Schema,
+    features: Features,
     naming: dict[str, Any],
     profiles: dict[str, Any],
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -89,20 +90,19 @@ def tune_segmentation(
     if not source_runs(model_choice, "search"):
         logger.info("tuning skipped: model_choice.mode=%s, sources=%s", model_choice["mode"], model_choice["sources"])
         return pd.DataFrame(columns=TRIAL_COLUMNS), {"ran": False}
-    settings_eval = EvaluationSettings.from_params(evaluation)
     admission = Admission.from_params(model_choice["rule"])
     objective = Objective(admission)
     fingerprint = study_fingerprint(
-        model_input, tuning["search_space"], evaluation, model_choice["rule"], naming, profiles
+        model_input, tuning["search_space"], evaluation.model_dump(), model_choice["rule"], naming, profiles
     )
     settings = study_settings(tuning, fingerprint)
     roles, groups = feature_space(schema, features)
-    reference = reference_spec(settings_eval)
+    reference = evaluation.reference_space
     start_point = params_of_spec(reference, resolve_columns(reference, roles, groups), tuning["search_space"], groups)
     parent = tracking.parent_run() if tuning.get("log_nested_runs", True) else None
     start = time.perf_counter()
-    with thread_limit(len(model_input), settings_eval.single_thread_max_rows), stored(settings) as storage:
-        scorer = CandidateScorer.from_params(
+    with thread_limit(len(model_input), evaluation.single_thread_max_rows), stored(settings) as storage:
+        scorer = CandidateScorer.from_settings(
             model_input, customer_features, evaluation, schema, features, naming, profiles
         )
         study = open_study(storage, settings, objective)
@@ -110,6 +110,7 @@ def tune_segmentation(
         previous = len(study.get_trials(deepcopy=False))
         added = run_trials(
             study,
+            storage,
             lambda candidate: score_trial(scorer, admission, candidate),
             tuning["search_space"],
             admission.ks,

@@ -259,12 +259,17 @@ def _ask(study: optuna.Study, proposal: tuple[dict[str, Any], str] | None) -> op
 
 
 def _evaluate(
-    outcome: TrialOutcome, score: Callable[[SegmentationCandidate], dict[str, float]], storage: Any, interval: int
+    outcome: TrialOutcome,
+    score: Callable[[SegmentationCandidate], dict[str, float]],
+    storage: optuna.storages.BaseStorage,
+    study_id: int,
+    interval: int,
 ) -> TrialOutcome:
     if outcome.candidate.spec is None or outcome.metrics is not None:
         return outcome
     try:
-        with heartbeat(storage, outcome.trial._trial_id, interval):
+        trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, outcome.trial.number)
+        with heartbeat(storage, trial_id, interval):
             outcome.metrics = score(outcome.candidate)
     except Exception as error:  # noqa: BLE001 - a failing candidate is a FAIL trial, not a failed run
         outcome.error = f"{type(error).__name__}: {error}"
@@ -298,6 +303,7 @@ def _tell(study: optuna.Study, outcome: TrialOutcome, objective: Objective) -> F
 
 def run_trials(
     study: optuna.Study,
+    storage: optuna.storages.BaseStorage,
     score: Callable[[SegmentationCandidate], dict[str, float]],
     space: Mapping[str, Any],
     ks: Sequence[int],
@@ -310,7 +316,7 @@ def run_trials(
 
     ``start_point`` (trial parameters) is the first point of a fresh study when ``start_from_reference`` is on.
     """
-    storage = study._storage
+    study_id = storage.get_study_id_from_name(study.study_name)
     done: list[FrozenTrial] = []
     start = time.perf_counter()
     progress = tqdm(total=settings.n_trials, desc=f"optuna study {settings.name}", unit="trial")
@@ -331,7 +337,9 @@ def run_trials(
                     outcome.metrics, outcome.duplicate_of = dict(twin.user_attrs[METRICS_ATTR]), twin.number
                 batch.append(outcome)
             try:
-                outcomes = list(pool.map(lambda o: _evaluate(o, score, storage, settings.heartbeat_interval), batch))
+                outcomes = list(
+                    pool.map(lambda o: _evaluate(o, score, storage, study_id, settings.heartbeat_interval), batch)
+                )
             except BaseException:
                 for outcome in batch:  # interrupted: never leave RUNNING trials behind
                     with contextlib.suppress(Exception):
