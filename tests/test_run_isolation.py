@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import shutil
 import signal
 import subprocess
 import time
@@ -21,7 +22,7 @@ import yaml
 from mlflow.tracking import MlflowClient
 
 from bank_segmentation.framework.runs import MANIFEST, PUBLISHED_MARK, RUNS_DIR, prune_runs
-from tests.conftest import kedro_command, kedro_run, read_output
+from tests.conftest import kedro_command, kedro_run, make_project_copy, read_output
 
 PINNED = "model_choice.mode=pinned,model_choice.pinned.variant=seed_baseline"
 MODEL_DIR = Path("data/06_models/segmentation_model.pkl")
@@ -48,6 +49,24 @@ def model_of(project: Path, version: str):
 
 def published_names(project: Path) -> pd.DataFrame:
     return pd.read_csv(project / published(project)["datasets"]["segment_names"]["path"])
+
+
+@pytest.fixture(scope="module")
+def first_published_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project copy after one good run (seed recipe pinned at k=5), made once for the tests that start there."""
+    project = make_project_copy(tmp_path_factory.mktemp("first_run") / "project")
+    good = kedro_run(project, *pinned(5))
+    assert good.returncode == 0, good.stderr[-3000:]
+    return project
+
+
+@pytest.fixture
+def published_project(first_published_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """This test's own copy of the project after its first good run (a moved project: its store follows)."""
+    project = Path(shutil.copytree(first_published_run, tmp_path / "project", symlinks=True))
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{project / 'mlflow.db'}")
+    return project
 
 
 def test_concurrent_runs_each_produce_their_own_complete_result(project_copy: Path):
@@ -90,76 +109,74 @@ def test_concurrent_runs_each_produce_their_own_complete_result(project_copy: Pa
     assert len(catalogue["segments"]) == k
 
 
-def test_a_killed_run_changes_nothing_that_scoring_uses(project_copy: Path):
-    good = kedro_run(project_copy, *pinned(5))
-    assert good.returncode == 0, good.stderr[-3000:]
-    before = published(project_copy)
-    documented = [path for path in (project_copy / "data").rglob("*") if path.is_file() and "runs" not in path.parts]
+def test_a_killed_run_changes_nothing_that_scoring_uses(published_project: Path):
+    before = published(published_project)
+    documented = [
+        path for path in (published_project / "data").rglob("*") if path.is_file() and "runs" not in path.parts
+    ]
     documented = {path: path.read_bytes() for path in documented if "versions" not in path.parts}
 
-    command, env = kedro_command(project_copy, *pinned(7))
-    run = subprocess.Popen(command, cwd=project_copy, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    command, env = kedro_command(published_project, *pinned(7))
+    run = subprocess.Popen(
+        command, cwd=published_project, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 300
-    while len(list((project_copy / MODEL_DIR).iterdir())) < 2:  # the k=7 model is saved: training is done
+    while len(list((published_project / MODEL_DIR).iterdir())) < 2:  # the k=7 model is saved: training is done
         assert run.poll() is None and time.monotonic() < deadline, "the run ended before it could be killed"
         time.sleep(0.2)
     os.kill(run.pid, signal.SIGKILL)
     run.wait(timeout=60)
 
-    assert published(project_copy) == before  # nothing of the killed run is published
+    assert published(published_project) == before  # nothing of the killed run is published
     # ... and no file at a documented path changed: profiles, names, figures, data quality, the config
     assert {path: path.read_bytes() for path in documented} == documented
-    scoring = kedro_run(project_copy, "--pipelines", "scoring")
+    scoring = kedro_run(published_project, "--pipelines", "scoring")
     assert scoring.returncode == 0, scoring.stderr[-3000:]
-    scored = read_output(project_copy, "data/07_model_output/scored_customers.csv")
-    names = published_names(project_copy)
+    scored = read_output(published_project, "data/07_model_output/scored_customers.csv")
+    names = published_names(published_project)
     assert set(scored["segment"]) <= set(names["segment"]) and len(names) == 5
     lookup = dict(zip(names["segment"], names["name"], strict=True))
     assert (scored["segment"].map(lookup) == scored["segment_name"]).all()
 
 
-def test_scoring_never_loads_a_dropped_or_changed_model(project_copy: Path):
-    good = kedro_run(project_copy, *pinned(5))
-    assert good.returncode == 0, good.stderr[-3000:]
-    marker = project_copy / "payload_ran"
+def test_scoring_never_loads_a_dropped_or_changed_model(published_project: Path):
+    marker = published_project / "payload_ran"
 
     class Payload:
         def __reduce__(self):
             return (Path.touch, (marker,))
 
     # a newer-named version folder, as anyone with write access to data/ could drop
-    dropped = project_copy / PACKAGE_DIR / "9999-12-31T23.59.59.999Z" / PACKAGE_DIR.name
+    dropped = published_project / PACKAGE_DIR / "9999-12-31T23.59.59.999Z" / PACKAGE_DIR.name
     dropped.parent.mkdir(parents=True)
     dropped.write_bytes(pickle.dumps(Payload()))
-    scoring = kedro_run(project_copy, "--pipelines", "scoring")
+    scoring = kedro_run(published_project, "--pipelines", "scoring")
     assert scoring.returncode == 0, scoring.stderr[-3000:]
     assert not marker.exists()
 
     # the published package itself replaced after publication: refused before it is unpickled
-    entry = published(project_copy)["datasets"]["segmentation_package"]
-    (project_copy / entry["path"]).write_bytes(pickle.dumps(Payload()))
-    refused = kedro_run(project_copy, "--pipelines", "scoring")
+    entry = published(published_project)["datasets"]["segmentation_package"]
+    (published_project / entry["path"]).write_bytes(pickle.dumps(Payload()))
+    refused = kedro_run(published_project, "--pipelines", "scoring")
     assert refused.returncode == 2
     assert "changed after it was published" in refused.stderr and "segmentation_package" in refused.stderr
     assert "Traceback" not in refused.stderr
     assert not marker.exists()
 
 
-def test_a_model_trained_without_naming_its_segments_is_never_scored_with_other_names(project_copy: Path):
-    good = kedro_run(project_copy, *pinned(5))
-    assert good.returncode == 0, good.stderr[-3000:]
+def test_a_model_trained_without_naming_its_segments_is_never_scored_with_other_names(published_project: Path):
     # a partial run: a new model (k=7) is trained and published, its segments are not named
     partial = kedro_run(
-        project_copy, "--pipelines", "data_processing,clustering,tuning,model_choice,training", *pinned(7)
+        published_project, "--pipelines", "data_processing,clustering,tuning,model_choice,training", *pinned(7)
     )
     assert partial.returncode == 0, partial.stderr[-3000:]
-    assert published(project_copy)["datasets"]["segmentation_model"]["path"] != good_model_path(project_copy)
+    assert published(published_project)["datasets"]["segmentation_model"]["path"] != good_model_path(published_project)
 
-    scoring = kedro_run(project_copy, "--pipelines", "scoring")
+    scoring = kedro_run(published_project, "--pipelines", "scoring")
     assert scoring.returncode == 0, scoring.stderr[-3000:]
-    scored = read_output(project_copy, "data/07_model_output/scored_customers.csv")
+    scored = read_output(published_project, "data/07_model_output/scored_customers.csv")
     package = pickle.loads(
-        (project_copy / published(project_copy)["datasets"]["segmentation_package"]["path"]).read_bytes()
+        (published_project / published(published_project)["datasets"]["segmentation_package"]["path"]).read_bytes()
     )
     segments = package["segments"]
     assert package["model"].named_steps["segment"].n_clusters == len(segments) == 5  # model and names together
@@ -173,26 +190,24 @@ def good_model_path(project: Path) -> str:
     return str((versions[0] / MODEL_DIR.name).relative_to(project))
 
 
-def test_a_run_that_fails_to_publish_leaves_the_previous_set_and_registers_nothing(project_copy: Path):
-    good = kedro_run(project_copy, *pinned(5))
-    assert good.returncode == 0, good.stderr[-3000:]
-    before = published(project_copy)
-    report_before = (project_copy / "data/08_reporting/segmentation_report.html").read_bytes()
-    figures = project_copy / "data/08_reporting/figures"
+def test_a_run_that_fails_to_publish_leaves_the_previous_set_and_registers_nothing(published_project: Path):
+    before = published(published_project)
+    report_before = (published_project / "data/08_reporting/segmentation_report.html").read_bytes()
+    figures = published_project / "data/08_reporting/figures"
     mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", str(figures)], capture_output=True)
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a tiny tmpfs to fill the disk while publishing: {mounted.stderr.strip()}")
     try:
-        failed = kedro_run(project_copy, *pinned(7))
+        failed = kedro_run(published_project, *pinned(7))
     finally:
         subprocess.run(["umount", str(figures)], check=True)
     assert failed.returncode == 2, failed.stderr[-3000:]
     assert "was not published" in failed.stderr
 
-    assert published(project_copy) == before
-    assert (project_copy / "data/08_reporting/segmentation_report.html").read_bytes() == report_before
-    assert not list(project_copy.glob("data/**/.*.publishing-*"))  # every staged copy rolled back
-    client = MlflowClient(f"sqlite:///{project_copy / 'mlflow.db'}")
+    assert published(published_project) == before
+    assert (published_project / "data/08_reporting/segmentation_report.html").read_bytes() == report_before
+    assert not list(published_project.glob("data/**/.*.publishing-*"))  # every staged copy rolled back
+    client = MlflowClient(f"sqlite:///{published_project / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("bank-customer-segmentation")
     latest = client.search_runs([experiment.experiment_id], order_by=["attributes.start_time DESC"], max_results=1)[0]
     assert latest.info.status == "FAILED" and "publishing failed" in latest.data.tags["error"]

@@ -147,7 +147,7 @@ def _examples(cases: pd.DataFrame, limit: int) -> list[str]:
     return [f"line {i + HEADER_LINE_OFFSET}: {v!r}" for i, v in zip(head["index"], head["value"])]
 
 
-def _repair(parsed: pd.DataFrame, rule: str, column: str, index: pd.Index, schema: Schema) -> None:
+def _repair(parsed: pd.DataFrame, rule: str, column: str, index: pd.Index) -> None:
     """Fix the violating cells in place: bad numbers become missing, ranges are clipped."""
     if rule in ("numeric_type", "finite"):
         parsed.loc[index, column] = np.nan
@@ -219,14 +219,13 @@ def validate_table(raw: pd.DataFrame, schema: Schema, params: Mapping[str, Any])
         ],
         ignore_index=True,
     )
-    return _apply_policies(raw, parsed, violations, schema, params, source, extras)
+    return _apply_policies(raw, parsed, violations, params, source, extras)
 
 
 def _apply_policies(
     raw: pd.DataFrame,
     parsed: pd.DataFrame,
     violations: pd.DataFrame,
-    schema: Schema,
     params: Mapping[str, Any],
     source: str,
     extras: list[str],
@@ -251,7 +250,7 @@ def _apply_policies(
             repairs[f"{rule}:{column}"] = len(parsed)
             continue
         if policy == "repair":
-            _repair(parsed, rule, column, pd.Index(cases["index"]), schema)
+            _repair(parsed, rule, column, pd.Index(cases["index"]))
             repairs[f"{rule}:{column}"] = len(cases)
             continue
         quarantined[f"{rule}:{column}"] = len(cases)

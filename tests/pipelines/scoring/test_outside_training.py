@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import make_project_copy, run_default
-from tests.pipelines.scoring.test_scoring import FAST_TRAINING
+from tests.conftest import run_default
+from tests.pipelines.scoring.conftest import FAST_TRAINING, copy_of
 from tests.workspace import node_parameters
 
 SHIPPED = Path(__file__).resolve().parents[3] / "data/01_raw/customers_to_score.csv"
@@ -19,13 +19,9 @@ NODES_LOGGER = "bank_segmentation.pipelines.scoring.nodes"
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A project copy trained once on the shipped demo portfolio; each test scores its own file in it."""
-    project = make_project_copy(tmp_path_factory.mktemp("outside_training") / "project")
-    run_default(
-        project, FAST_TRAINING, ["data_processing", "clustering", "tuning", "model_choice", "training", "reporting"]
-    )
-    return project
+def trained(trained_demo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the trained demo project; each test scores its own file in it."""
+    return copy_of(trained_demo, tmp_path_factory.mktemp("outside_training") / "project")
 
 
 def score(project: Path, customers: pd.DataFrame, caplog: pytest.LogCaptureFixture) -> tuple[pd.DataFrame, dict]:

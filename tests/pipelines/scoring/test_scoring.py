@@ -9,28 +9,12 @@ import pandas as pd
 import pytest
 
 from bank_segmentation.pipelines.scoring.nodes import population_stability_index
-from tests.conftest import read_output
-
-FAST_TRAINING = {
-    "clustering": {"sweep": {"variants": ["log_standard"], "k_min": 3, "k_max": 8}},
-    "evaluation": {"agreement": {"n_refits": 3}},
-    "model_choice": {"sources": ["sweep"]},
-    "training": {"mlflow": {"log_model": False}},
-}
+from tests.conftest import read_output, run_default
+from tests.pipelines.scoring.conftest import FAST_TRAINING
 
 
-@pytest.fixture
-def trained_project(run_pipeline, project_copy):
-    """A project copy where data processing, clustering and training have run."""
-    run_pipeline(
-        pipelines=["data_processing", "clustering", "tuning", "model_choice", "training", "reporting"],
-        params=FAST_TRAINING,
-    )
-    return project_copy
-
-
-def test_scoring_assigns_every_valid_customer_and_reports_drift(trained_project, run_pipeline):
-    run_pipeline(pipelines=["scoring"], params=FAST_TRAINING)
+def test_scoring_assigns_every_valid_customer_and_reports_drift(trained_project):
+    run_default(trained_project, FAST_TRAINING, ["scoring"])
     to_score = pd.read_csv(trained_project / "data/01_raw/customers_to_score.csv")
     scored = pd.read_csv(trained_project / "data/07_model_output/scored_customers.csv")
     rejected = pd.read_csv(trained_project / "data/02_intermediate/rejected_customers_to_score.csv")
@@ -49,10 +33,10 @@ def test_scoring_assigns_every_valid_customer_and_reports_drift(trained_project,
     assert sum(row["scored_share"] for row in drift["segment_shares"]) == pytest.approx(1.0)
 
 
-def test_scoring_the_training_customers_reproduces_their_segments_without_refitting(trained_project, run_pipeline):
+def test_scoring_the_training_customers_reproduces_their_segments_without_refitting(trained_project):
     raw = trained_project / "data/01_raw"
     (raw / "customers.csv").replace(raw / "customers_to_score.csv")
-    run_pipeline(pipelines=["scoring"], params=FAST_TRAINING)
+    run_default(trained_project, FAST_TRAINING, ["scoring"])
     scored = pd.read_csv(trained_project / "data/07_model_output/scored_customers.csv")
     trained = read_output(trained_project, "data/07_model_output/segment_assignments.parquet")
     merged = trained.merge(scored, on="CUST_ID", suffixes=("_trained", "_scored"))

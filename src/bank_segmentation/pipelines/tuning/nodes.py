@@ -116,11 +116,11 @@ def tune_segmentation(
             admission.ks,
             objective,
             settings,
-            on_trial=(lambda t: _log_trial(t, settings, objective, len(model_input), parent)) if parent else None,
+            on_trial=(lambda t: _log_trial(t, settings, len(model_input), parent)) if parent else None,
             start_point=start_point,
         )
         seconds = time.perf_counter() - start
-        table = trials_table(study, objective)
+        table = trials_table(study)
     run = {
         "ran": True,
         "study": settings.name,
@@ -146,9 +146,7 @@ def tune_segmentation(
     return table, run
 
 
-def _log_trial(
-    trial: FrozenTrial, settings: StudySettings, objective: Objective, n_rows: int, parent: tracking.ParentRun
-) -> None:
+def _log_trial(trial: FrozenTrial, settings: StudySettings, n_rows: int, parent: tracking.ParentRun) -> None:
     spec = trial.user_attrs.get(SPEC_ATTR)
     metrics = dict(trial.user_attrs.get(METRICS_ATTR, {}))
     if trial.values is not None:
@@ -171,9 +169,9 @@ def _log_trial(
     tracking.log_nested_run(tracking.NestedRun(f"trial-{trial.number}", params, metrics, tags), parent)
 
 
-def trials_table(study: optuna.Study, objective: Objective) -> pd.DataFrame:
+def trials_table(study: optuna.Study) -> pd.DataFrame:
     """Every trial of the study: state, feasibility, objective, constraints, metrics (per k too), params, spec."""
-    best = chosen_trial(study, objective)
+    best = chosen_trial(study)
     rows = []
     for t in study.get_trials(deepcopy=False):
         spec = t.user_attrs.get(SPEC_ATTR)
@@ -255,9 +253,7 @@ def _plain(value: Any) -> Any:
 
 
 # --- figures -----------------------------------------------------------------------------------------
-def plot_tuning(
-    tuning_trials: pd.DataFrame, tuning_run: dict[str, Any], tuning: dict[str, Any]
-) -> tuple[go.Figure, go.Figure, go.Figure]:
+def plot_tuning(tuning_run: dict[str, Any], tuning: dict[str, Any]) -> tuple[go.Figure, go.Figure, go.Figure]:
     """Optuna's optimisation history, parameter importances and parallel coordinates of the study."""
     titles = ("optimisation history", "parameter importances", "parallel coordinates")
     if not tuning_run.get("ran"):

@@ -37,7 +37,7 @@ def create_pipeline(**kwargs: Any) -> Pipeline:
             ),
             Node(
                 func=plot_tuning,
-                inputs=["tuning_trials", "tuning_run", "params:tuning"],
+                inputs=["tuning_run", "params:tuning"],
                 outputs=[
                     "tuning_optimisation_history",
                     "tuning_param_importances",

@@ -222,7 +222,6 @@ def _params_key(params: Mapping[str, Any]) -> tuple:
 def _proposal(
     study: optuna.Study,
     space: Mapping[str, Any],
-    objective: Objective,
     settings: StudySettings,
     start_point: Mapping[str, Any] | None,
 ) -> tuple[dict[str, Any], str] | None:
@@ -237,7 +236,7 @@ def _proposal(
         return dict(start_point), "start"
     if settings.local_search == "none":
         return None
-    incumbent = chosen_trial(study, objective)
+    incumbent = chosen_trial(study)
     if incumbent is None:
         return None
     for params in neighbours(incumbent.params, space, settings.local_search):
@@ -330,7 +329,7 @@ def run_trials(
             # the batch size, not the thread count, decides what the sampler has seen: same trials whatever n_jobs
             for _ in range(min(settings.batch_size, settings.n_trials - len(done))):
                 # the batch's earlier trials are RUNNING in the study with their parameters: not proposed again
-                trial = _ask(study, _proposal(study, space, objective, settings, start_point))
+                trial = _ask(study, _proposal(study, space, settings, start_point))
                 outcome = TrialOutcome(trial, suggest_config(trial, space, ks))
                 twin = known.get(_params_key(trial.params))
                 if twin is not None:  # the sampler proposed a configuration already scored: reuse it
@@ -356,7 +355,7 @@ def run_trials(
 
 
 def _best_text(study: optuna.Study, objective: Objective) -> str:
-    best = best_trials(study, objective)
+    best = best_trials(study)
     if not best:
         return "no feasible trial yet"
     return f"best {objective.metrics[0]}={best[0].values[0]:.4f} (trial {best[0].number})"
@@ -368,7 +367,7 @@ def is_feasible(trial: FrozenTrial) -> bool:
     return trial.state == TrialState.COMPLETE and all(v <= 0 for v in trial.constraints.values())
 
 
-def best_trials(study: optuna.Study, objective: Objective) -> list[FrozenTrial]:
+def best_trials(study: optuna.Study) -> list[FrozenTrial]:
     """The best feasible trial (or none)."""
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     if not any(is_feasible(t) for t in complete):
@@ -376,7 +375,7 @@ def best_trials(study: optuna.Study, objective: Objective) -> list[FrozenTrial]:
     return [study.best_trial]
 
 
-def chosen_trial(study: optuna.Study, objective: Objective) -> FrozenTrial | None:
+def chosen_trial(study: optuna.Study) -> FrozenTrial | None:
     """The study's best feasible trial: the incumbent of the local search."""
-    front = best_trials(study, objective)
+    front = best_trials(study)
     return front[0] if front else None
