@@ -7,13 +7,16 @@ loads only the published, checksummed model.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import pickle
 import shutil
 import signal
 import subprocess
+import sys
 import time
+import types
 from pathlib import Path
 
 import pandas as pd
@@ -231,3 +234,27 @@ def test_old_finished_runs_are_pruned_but_never_the_published_or_a_running_one(t
         "2026-01-06",
         "2026-01-07",
     ]
+
+
+def test_a_model_saved_before_the_code_moved_is_refused_with_what_to_do(published_project: Path):
+    """Published files pickled by an earlier layout of the package name modules that no longer exist."""
+    old_module = types.ModuleType("bank_segmentation.imputation")  # where the imputer lived before core/
+
+    CustomerImputer = type("CustomerImputer", (), {"__module__": old_module.__name__})
+    old_module.CustomerImputer = CustomerImputer
+    sys.modules[old_module.__name__] = old_module
+    try:
+        stale = pickle.dumps(CustomerImputer())
+    finally:
+        del sys.modules[old_module.__name__]
+    manifest = published(published_project)
+    entry = manifest["datasets"]["customer_imputer"]
+    (published_project / entry["path"]).write_bytes(stale)
+    entry["sha256"] = hashlib.sha256(stale).hexdigest()  # as the earlier version published it
+    (published_project / MANIFEST).write_text(json.dumps(manifest))
+
+    scoring = kedro_run(published_project, "--pipelines", "scoring")
+    assert scoring.returncode == 2
+    assert "Traceback" not in scoring.stdout + scoring.stderr
+    assert "customer_imputer was saved by an earlier version of this project" in scoring.stderr
+    assert "Retrain with `kedro run`" in scoring.stderr
