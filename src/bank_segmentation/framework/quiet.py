@@ -13,7 +13,7 @@ THIRD_PARTY_WARNINGS = (
     (r"pkg_resources is deprecated", UserWarning),
     (r"Support for class-based `config` is deprecated", Warning),  # pydantic, via kedro-mlflow
     (r"Accessing the 'model_fields' attribute on the instance", Warning),  # pydantic, via kedro's typed params
-    (r"Add type hints to the `predict` method", UserWarning),  # mlflow, on kedro-mlflow's pipeline model
+    (r".*Add type hints to the `predict` method", UserWarning),  # mlflow, on kedro-mlflow's pipeline model
 )
 
 
