@@ -123,6 +123,15 @@ class EvaluationSettings(Strict):
 
 
 # --- data processing --------------------------------------------------------------------------------
+class NumberFormat(Strict):
+    """How numbers are written in the bank's export (``validation.numbers``)."""
+
+    decimal: Literal["auto", ".", ","] = "auto"  # auto: "," in ";"-separated exports, "." otherwise
+    thousands_separators: list[str] = Field(default_factory=lambda: [",", ".", " ", "'", "\u00a0", "\u202f"])
+    currency_symbols: list[str] = Field(default_factory=lambda: ["$", "€", "£", "¥", "CHF", "USD", "EUR", "GBP"])
+    parentheses_negative: bool = True  # (1,234.50) is -1234.5, as accounting exports write it
+
+
 class ValidationSettings(Strict):
     """The data contract's policies and limits (``params:validation``)."""
 
@@ -132,6 +141,7 @@ class ValidationSettings(Strict):
     min_customers: int = Field(ge=1)
     min_distinct_customers: int = Field(ge=1)
     example_rows: int = Field(ge=1)
+    numbers: NumberFormat = NumberFormat()
 
 
 class DomainRule(Strict):

@@ -9,6 +9,7 @@ Rows in = rows kept + rows quarantined, always.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +19,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from bank_segmentation.core.errors import ConfigurationError, DataContractError
-from bank_segmentation.core.settings import Schema
+from bank_segmentation.core.settings import NumberFormat, Schema
 
 # What the dataset that reads a customer export records in ``DataFrame.attrs``: the file (for error messages)
 # and the delimiter it detected (a ";" export writes decimal commas).
@@ -83,14 +84,40 @@ def match_columns(raw: pd.DataFrame, schema: Schema, source: str) -> tuple[pd.Da
     return raw.rename(columns=renames)[list(wanted.values())], extras
 
 
-def parse_numbers(text: pd.Series, decimal_comma: bool = False) -> tuple[pd.Series, pd.Series]:
-    """Numbers from text cells, and the mask of cells that hold text that is not a number."""
+def parse_numbers(text: pd.Series, style: NumberFormat, decimal: str = ".") -> tuple[pd.Series, pd.Series]:
+    """Numbers from text cells as exports write them, and the mask of cells that hold text that is not a number.
+
+    Surrounding spaces, currency symbols, thousands separators between digit groups and (if asked)
+    accounting negatives ``(1,234.50)`` are read; anything else that is not a number stays text, so it is
+    reported with its raw value instead of being guessed.
+    """
     stripped = text.astype("string").str.strip()
-    if decimal_comma:
-        stripped = stripped.str.replace(",", ".", regex=False)
     missing = stripped.isna() | stripped.str.lower().isin(MISSING_TOKENS)
-    values = pd.to_numeric(stripped.where(~missing), errors="coerce").astype("float64")
+    plain = stripped if decimal == "." else stripped.str.replace(decimal, ".", regex=False)
+    values = pd.to_numeric(plain.where(~missing), errors="coerce").astype("float64")
+    formatted = values.isna() & ~missing  # only these few cells pay for the export-format parsing
+    if formatted.any():
+        values[formatted] = _parse_formatted(stripped[formatted], style, decimal)
     return values, values.isna() & ~missing
+
+
+def _parse_formatted(text: pd.Series, style: NumberFormat, decimal: str) -> pd.Series:
+    """Numbers written with currency symbols, thousands separators or accounting negatives; NaN otherwise."""
+    cleaned = text
+    if style.parentheses_negative:
+        cleaned = cleaned.str.replace(r"^\((.*)\)$", r"-\1", regex=True)
+    if style.currency_symbols:
+        symbols = "|".join(re.escape(symbol) for symbol in style.currency_symbols)
+        cleaned = cleaned.str.replace(rf"^(-?)\s*(?:{symbols})\s*|\s*(?:{symbols})$", r"\1", regex=True).str.strip()
+    separators = [sep for sep in style.thousands_separators if sep != decimal]
+    if separators:
+        group = "|".join(re.escape(sep) for sep in separators)
+        grouped = cleaned.str.fullmatch(rf"-?\d{{1,3}}(?:(?:{group})\d{{3}})+(?:{re.escape(decimal)}\d*)?")
+        ungrouped = cleaned.str.replace(rf"(?<=\d)(?:{group})(?=\d{{3}})", "", regex=True)
+        cleaned = cleaned.where(~grouped.fillna(False).astype(bool), ungrouped)
+    if decimal != ".":
+        cleaned = cleaned.str.replace(decimal, ".", regex=False)
+    return pd.to_numeric(cleaned, errors="coerce").astype("float64")
 
 
 def _rule_checks(schema: Schema, max_abs_value: float) -> dict[str, tuple[list[str], Callable[[pd.Series], pd.Series]]]:
@@ -192,10 +219,14 @@ def validate_table(raw: pd.DataFrame, schema: Schema, params: Mapping[str, Any])
     ids = table[schema.id_column].astype("string").str.strip()
     parsed[schema.id_column] = ids.mask(ids.eq("")).astype(object)
     text_cells = []
+    empty_columns = []
+    style = NumberFormat.model_validate(params.get("numbers", {}))
     # Semicolon-separated exports come from locales that write decimals with a comma (1234,56).
-    decimal_comma = raw.attrs.get(DELIMITER_ATTR) == ";"
+    decimal = style.decimal if style.decimal != "auto" else "," if raw.attrs.get(DELIMITER_ATTR) == ";" else "."
     for col in schema.feature_columns:
-        parsed[col], is_text = parse_numbers(table[col], decimal_comma)
+        parsed[col], is_text = parse_numbers(table[col], style, decimal)
+        if parsed[col].isna().all() and not is_text.any():
+            empty_columns.append(col)
         if is_text.any():
             text_cells.append(
                 pd.DataFrame(
@@ -207,7 +238,6 @@ def validate_table(raw: pd.DataFrame, schema: Schema, params: Mapping[str, Any])
                     }
                 )
             )
-    empty_columns = [col for col in schema.feature_columns if parsed[col].isna().all()]
     violations = pd.concat(
         [
             *text_cells,

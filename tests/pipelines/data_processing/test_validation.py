@@ -163,3 +163,36 @@ def test_header_only_file_is_fatal(tmp_path, demo_csv, dp_params):
 def test_missing_file_is_fatal_and_named(tmp_path, dp_params):
     with pytest.raises(DatasetError, match=r"nowhere\.csv.*file_exists.*does not exist"):
         CustomerTableDataset(str(tmp_path / "nowhere.csv")).load()
+
+
+def test_numbers_are_read_as_exports_write_them(demo_raw, dp_params):
+    written = {
+        3: ("BALANCE", " 12,000.00 ", 12000.0),
+        4: ("PAYMENTS", "$1,234.50", 1234.5),
+        5: ("CREDIT_LIMIT", "€ 7 500", 7500.0),
+        6: ("PURCHASES", "1'234", 1234.0),
+        7: ("CASH_ADVANCE", "(0.00)", 0.0),
+    }
+    broken = demo_raw.copy()
+    for row, (column, text, _) in written.items():
+        broken.loc[row, column] = text
+    broken.attrs = dict(demo_raw.attrs)
+    kept, rejected, report = validate_customers(broken, dp_params["schema"], dp_params["validation"])
+    assert rejected.empty and len(kept) == len(demo_raw)
+    for row, (column, _, value) in written.items():
+        assert kept.loc[row, column] == pytest.approx(value)
+
+
+def test_an_accounting_negative_amount_is_caught_by_the_sign_rule_not_read_as_text(demo_raw, dp_params):
+    broken = corrupt(demo_raw, "PURCHASES", "(1,234.50)", BAD_ROWS)
+    _, rejected, report = validate_customers(broken, dp_params["schema"], dp_params["validation"])
+    assert rejected["reasons"].str.contains("non_negative").all() and len(rejected) == len(BAD_ROWS)
+
+
+def test_an_ambiguous_number_is_never_guessed_and_its_raw_text_is_shown(demo_raw, dp_params):
+    broken = corrupt(demo_raw, "PAYMENTS", "1,23", list(range(len(demo_raw))))
+    with pytest.raises(DataContractError) as error:
+        validate_customers(broken, dp_params["schema"], dp_params["validation"])
+    message = str(error.value)
+    assert "'PAYMENTS'" in message and "numeric_type" in message and "'1,23'" in message
+    assert "every value missing" not in message
