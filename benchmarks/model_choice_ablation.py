@@ -252,7 +252,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     os.environ.setdefault("TQDM_DISABLE", "1")
-    raw = REPO / "data" / "01_raw"
+    raw = REPO / "data" / "01_raw" / "demo"
     landscapes = [("demo", raw / "customers.csv", raw / "customer_personas.csv", {})]
     real = real_table(args.real)
     if real is None:

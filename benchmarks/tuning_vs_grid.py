@@ -423,7 +423,7 @@ def main() -> None:
     os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.pop("MLFLOW_TRACKING_URI", None)
-    tables = {"demo": REPO / "data/01_raw/customers.csv", "real": real_table()}
+    tables = {"demo": REPO / "data/01_raw/demo/customers.csv", "real": real_table()}
     results = []
     with tempfile.TemporaryDirectory(prefix="tuning-vs-grid-") as tmp:
         for name in args.datasets:

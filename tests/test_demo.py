@@ -22,7 +22,7 @@ from bank_segmentation.pipelines.demo_data.nodes import (
 
 PROJECT = Path(__file__).resolve().parents[1]
 PARAMS_FILE = PROJECT / "conf" / "base" / "parameters_demo_data.yml"
-RAW = PROJECT / "data" / "01_raw"
+RAW = PROJECT / "data" / "01_raw" / "demo"
 BEHAVIOUR = list(COLUMNS[1:])
 FREQUENCIES = [
     "BALANCE_FREQUENCY",

@@ -19,14 +19,17 @@ DATA_LAYERS = (
     "07_model_output",
     "08_reporting",
 )
+DEMO_DIR = Path("data") / "01_raw" / "demo"  # the shipped synthetic demo, committed
 METADATA_FILES = ("pyproject.toml", ".telemetry")
 
 
 def copy_project(source: Path, destination: Path, raw_files: bool = True) -> Path:
-    """A fresh copy of ``source`` at ``destination``: conf/base, metadata, empty data layers, raw CSVs.
+    """A fresh copy of ``source`` at ``destination``: conf/base, metadata, empty data layers, the demo.
 
-    Outputs, the MLflow store and the Optuna study of runs in the copy land in the copy. The package
-    itself is imported from the environment; Kedro only needs a ``src`` folder to exist.
+    The shipped demo (``data/01_raw/demo``) is copied to the copy's demo folder and to its input paths
+    (``data/01_raw/customers.csv`` ...), so a test can change an input; a table of the user's own in the
+    source is never copied. Outputs, the MLflow store and the Optuna study of runs in the copy land in the
+    copy. The package itself is imported from the environment; Kedro only needs a ``src`` folder to exist.
     """
     if destination.exists():
         shutil.rmtree(destination)
@@ -42,7 +45,9 @@ def copy_project(source: Path, destination: Path, raw_files: bool = True) -> Pat
     for layer in DATA_LAYERS:
         (destination / "data" / layer).mkdir(parents=True, exist_ok=True)
     if raw_files:
-        for csv in (source / "data" / "01_raw").glob("*.csv"):
+        (destination / DEMO_DIR).mkdir(parents=True)
+        for csv in (source / DEMO_DIR).glob("*.csv"):
+            shutil.copy(csv, destination / DEMO_DIR / csv.name)
             shutil.copy(csv, destination / "data" / "01_raw" / csv.name)
     return destination
 

@@ -28,17 +28,26 @@ class CustomerTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
 
     Every cell is loaded as a string so that validation can report the exact rows whose values are not
     numbers; the file path travels with the frame in ``DataFrame.attrs["source"]`` for error messages.
+    Without the file, ``fallback_filepath`` (the shipped demo) is read instead, and the log says so.
     """
 
-    def __init__(self, filepath: str, metadata: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, filepath: str, fallback_filepath: str | None = None, metadata: dict[str, Any] | None = None
+    ) -> None:
         self._filepath = PurePosixPath(filepath)
+        self._fallback = PurePosixPath(fallback_filepath) if fallback_filepath else None
         self.metadata = metadata
 
     def _describe(self) -> dict[str, Any]:
-        return {"filepath": str(self._filepath)}
+        return {"filepath": str(self._filepath), "fallback_filepath": str(self._fallback)}
 
     def _load(self) -> pd.DataFrame:
         path = Path(self._filepath)
+        if not path.is_file() and self._fallback is not None:
+            logger.info(
+                "%s not found: using the shipped demo %s (save your own export at %s)", path, self._fallback, path
+            )
+            path = Path(self._fallback)
         if not path.is_file():
             raise DataContractError("the file does not exist", source=str(path), rule="file_exists")
         raw = path.read_bytes()
@@ -65,7 +74,7 @@ class CustomerTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
         data.to_csv(path, index=False)
 
     def _exists(self) -> bool:
-        return Path(self._filepath).is_file()
+        return Path(self._filepath).is_file() or (self._fallback is not None and Path(self._fallback).is_file())
 
 
 class AtomicParquetDataset(ParquetDataset):

@@ -22,7 +22,7 @@ def dp_params() -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def demo_csv() -> Path:
     """The shipped demo customer table."""
-    return REPO_ROOT / "data/01_raw/customers.csv"
+    return REPO_ROOT / "data/01_raw/demo/customers.csv"
 
 
 @pytest.fixture

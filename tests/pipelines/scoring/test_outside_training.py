@@ -14,7 +14,7 @@ from tests.conftest import run_default
 from tests.pipelines.scoring.conftest import FAST_TRAINING, copy_of
 from tests.workspace import node_parameters
 
-SHIPPED = Path(__file__).resolve().parents[3] / "data/01_raw/customers_to_score.csv"
+SHIPPED = Path(__file__).resolve().parents[3] / "data/01_raw/demo/customers_to_score.csv"
 NODES_LOGGER = "bank_segmentation.pipelines.scoring.nodes"
 
 

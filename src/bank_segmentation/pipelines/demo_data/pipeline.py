@@ -11,20 +11,20 @@ from .nodes import (
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    """Write the synthetic demo portfolio and the customers to score to ``data/01_raw``."""
+    """Write the synthetic demo portfolio and the customers to score to ``data/01_raw/demo``."""
     return Pipeline(
         [
             Node(
                 func=generate_demo_customers,
                 inputs="params:demo_data",
-                outputs=["customers_raw", "customer_personas"],
+                outputs=["demo_customers", "customer_personas"],
                 name="generate_demo_customers_node",
                 tags=["demo_data"],
             ),
             Node(
                 func=generate_customers_to_score,
                 inputs="params:demo_data",
-                outputs=["customers_to_score_raw", "customers_to_score_personas"],
+                outputs=["demo_customers_to_score", "customers_to_score_personas"],
                 name="generate_customers_to_score_node",
                 tags=["demo_data"],
             ),
