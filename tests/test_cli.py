@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import yaml
 
 from tests.conftest import kedro_run
 
@@ -47,3 +48,25 @@ def test_every_parameter_problem_is_listed_at_once_before_any_data_is_read(proje
     assert "conf/base/parameters_schema.yml: schema.columns.BALANCE: Input should be 'amount'" in result.stderr
     assert "tuning.study.n_trials: Input should be a valid integer" in result.stderr
     assert not (project_copy / "data/runs").exists() and not (project_copy / "mlflow.db").exists()
+
+
+def test_a_misspelt_column_and_group_in_an_environment_stop_the_run_with_both_named(project_copy):
+    base = yaml.safe_load((project_copy / "conf/base/parameters_features.yml").read_text())
+    base["features"]["groups"]["spending"][0] = "PURCHASE"  # PURCHASES
+    tuning = yaml.safe_load((project_copy / "conf/base/parameters_tuning.yml").read_text())
+    tuning["tuning"]["search_space"]["groups"][0] = "spendng"  # spending
+    env = project_copy / "conf/otherbank"
+    env.mkdir()
+    (env / "parameters_features.yml").write_text(yaml.safe_dump(base))
+    (env / "parameters_tuning.yml").write_text(yaml.safe_dump(tuning))
+    result = kedro_run(project_copy, "--env", "otherbank")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stdout + result.stderr
+    assert (
+        "conf/otherbank/parameters_features.yml: features.groups.spending: unknown column 'PURCHASE'; "
+        "did you mean 'PURCHASES'?" in result.stderr
+    )
+    assert (
+        "conf/otherbank/parameters_tuning.yml: tuning.search_space.groups: unknown group 'spendng'; "
+        "did you mean 'spending'?" in result.stderr
+    )

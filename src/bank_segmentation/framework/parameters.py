@@ -15,6 +15,7 @@ from typing import Any, Union, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from bank_segmentation.core.consistency import UnknownName, unknown_names
 from bank_segmentation.core.errors import ConfigurationError
 from bank_segmentation.core.settings import ProjectParameters
 
@@ -23,14 +24,20 @@ MAX_SHOWN_VALUE = 80  # characters of a wrong value quoted in a message
 
 
 def check_parameters(parameters: Mapping[str, Any], conf_dirs: Iterable[Path]) -> None:
-    """Raise one ``ConfigurationError`` listing every problem of the parameter tree; return if there is none."""
+    """Raise one ``ConfigurationError`` listing every problem of the parameter tree; return if there is none.
+
+    First the shape (keys, types, ranges), then, when the shape is right, every column, group or role the
+    settings name that the schema and the settings do not define.
+    """
+    origins = key_origins(conf_dirs)
     try:
-        ProjectParameters.model_validate(dict(parameters))
+        unknown = unknown_names(ProjectParameters.model_validate(dict(parameters)))
+        problems = [describe_unknown(name, origins) for name in unknown]
     except ValidationError as error:
-        origins = key_origins(conf_dirs)
         problems = [describe_problem(problem, origins) for problem in error.errors()]
+    if problems:
         listing = "\n".join(f"  - {problem}" for problem in problems)
-        raise ConfigurationError(f"{len(problems)} problem(s) in the parameters, nothing was run:\n{listing}") from None
+        raise ConfigurationError(f"{len(problems)} problem(s) in the parameters, nothing was run:\n{listing}")
 
 
 def key_origins(conf_dirs: Iterable[Path]) -> dict[str, Path]:
@@ -41,6 +48,15 @@ def key_origins(conf_dirs: Iterable[Path]) -> dict[str, Path]:
             content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
             origins.update({str(key): path for key in content})
     return origins
+
+
+def describe_unknown(unknown: UnknownName, origins: Mapping[str, Path]) -> str:
+    """One line for a name the table or the settings do not define, with the closest valid one."""
+    origin = origins.get(unknown.key.split(".", 1)[0])
+    where = f"{_shown(origin)}: " if origin is not None else ""
+    closest = difflib.get_close_matches(unknown.name, unknown.valid, n=1)
+    hint = f"; did you mean {closest[0]!r}?" if closest else f" (valid: {', '.join(unknown.valid)})"
+    return f"{where}{unknown.key}: unknown {unknown.kind} {unknown.name!r}{hint}"
 
 
 def describe_problem(problem: Mapping[str, Any], origins: Mapping[str, Path]) -> str:
