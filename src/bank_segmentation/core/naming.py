@@ -9,6 +9,7 @@ For a 0/1 column (a purchase type) the median is the majority.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,6 +18,8 @@ import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
 from bank_segmentation.core.profiles import SEGMENT, SHARE, portfolio_means, profile_matrix
+
+logger = logging.getLogger(__name__)
 
 NAME_COLUMNS = [
     "segment",
@@ -99,12 +102,27 @@ def tie_break(measures: Mapping[str, pd.DataFrame], segment: Any, feature: str, 
     return float(np.clip(2.0 * lean, -1.0, 1.0))
 
 
+def applicable_archetypes(profiles: pd.DataFrame, archetypes: Mapping[str, Any]) -> dict[str, Any]:
+    """The archetypes whose every condition names a profiled column; the others are skipped, with a note."""
+    profiled = set(condition_measures(profiles)["median"].columns)
+    absent = {key: sorted(set(spec["conditions"]) - profiled) for key, spec in archetypes.items()}
+    skipped = {key: columns for key, columns in absent.items() if columns}
+    if skipped:
+        logger.info(
+            "naming: %d of %d archetypes skipped, their conditions name columns this table lacks: %s",
+            len(skipped),
+            len(archetypes),
+            "; ".join(f"{archetypes[key]['name']} ({', '.join(cols)})" for key, cols in skipped.items()),
+        )
+    return {key: spec for key, spec in archetypes.items() if key not in skipped}
+
+
 def _scores(profiles: pd.DataFrame, naming: Mapping[str, Any]) -> tuple[pd.DataFrame, dict[tuple[Any, str], dict]]:
     """Segments x archetypes: share of conditions held plus tie-breaks, and every condition's margin."""
-    levels, archetypes = naming["levels"], naming["archetypes"]
+    levels, archetypes = naming["levels"], applicable_archetypes(profiles, naming["archetypes"])
     check_levels(levels)
     measures = condition_measures(profiles)
-    top_priority = max(float(spec.get("priority", 0)) for spec in archetypes.values()) or 1.0
+    top_priority = max((float(spec.get("priority", 0)) for spec in archetypes.values()), default=0.0) or 1.0
     scores = pd.DataFrame(np.nan, index=profiles[SEGMENT], columns=list(archetypes))
     margins: dict[tuple[Any, str], dict] = {}
     for key, spec in archetypes.items():
@@ -187,8 +205,13 @@ def feature_label(feature: str, labels: Mapping[str, str]) -> str:
 def descriptive_name(
     pct_row: pd.Series, descriptive: Mapping[str, Any], labels: Mapping[str, str], taken: set[str]
 ) -> str:
-    """A name from the features where the median customer sits furthest from the portfolio middle."""
-    eligible = [f for f in descriptive["name_features"] if f in pct_row.index and pd.notna(pct_row[f])]
+    """A name from the features where the median customer sits furthest from the portfolio middle.
+
+    Only ``name_features`` the table has are used; a table that has none of them is described by all of its
+    profiled features, so a name is never empty.
+    """
+    available = pct_row.dropna()
+    eligible = [f for f in descriptive["name_features"] if f in available.index] or list(available.index)
     offset = pct_row[eligible] - 0.5
     ranked = offset.abs().sort_values(ascending=False, kind="stable")
     parts = [

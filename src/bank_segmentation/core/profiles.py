@@ -93,7 +93,12 @@ def build_segment_profiles(
     counts = pd.Series(segments).value_counts()
     table = pd.DataFrame({SEGMENT: means.index, CUSTOMERS: counts.reindex(means.index).to_numpy()})
     table[SHARE] = table[CUSTOMERS] / len(frame)
+    absent = {key: column for key, column in params["volume_columns"].items() if column not in values.columns}
+    if absent:
+        logger.info("profiles: volume shares left out, the table has no column %s", ", ".join(absent.values()))
     for key, column in params["volume_columns"].items():
+        if key in absent:
+            continue
         total = values[column].sum()
         sums = values[column].groupby(segments).sum().reindex(means.index)
         table[f"{key}_volume_share"] = (sums / total if total > 0 else sums * 0.0).to_numpy()

@@ -156,3 +156,37 @@ def test_naming_works_without_the_kpi_columns(demo_portfolio, persona_assignment
     assert (named[persona == "new_customer"] == "New Customers").all()
     assert (named[persona == "dormant"] == "Dormant Users").all()
     assert named.groupby(persona).nunique().eq(1).all()
+
+
+def test_another_banks_table_gets_readable_names_from_its_own_columns(reporting_params, caplog):
+    """No CC GENERAL column: every archetype is skipped (said once) and names come from the table's terms."""
+    rng = np.random.default_rng(5)
+    sizes = {"big spenders": 120, "revolvers": 90, "quiet": 150}
+    frames = []
+    for i, (kind, n) in enumerate(sizes.items()):
+        frames.append(
+            pd.DataFrame(
+                {
+                    "CLIENTNUM": [f"{kind[:1]}{i}{j:04d}" for j in range(n)],
+                    "Total_Trans_Amt": rng.lognormal(9 if kind == "big spenders" else 7, 0.3, n),
+                    "Avg_Utilization_Ratio": rng.uniform(0.6, 0.9, n)
+                    if kind == "revolvers"
+                    else rng.uniform(0, 0.2, n),
+                    "Months_Inactive_12_mon": rng.integers(4, 7, n) if kind == "quiet" else rng.integers(0, 2, n),
+                    "segment": i,
+                }
+            )
+        )
+    table = pd.concat(frames, ignore_index=True)
+    features, assignments = table.drop(columns="segment"), table[["CLIENTNUM", "segment"]]
+    with caplog.at_level("INFO", logger="bank_segmentation.core"):
+        profiles = build_segment_profiles(features, assignments, "CLIENTNUM", reporting_params["profiles"])
+        names = name_segments(profiles, reporting_params["naming"], reporting_params["feature_labels"])
+    archetype_names = {spec["name"] for spec in reporting_params["naming"]["archetypes"].values()}
+    assert names["name"].str.len().gt(0).all() and names["name"].is_unique
+    assert not set(names["name"]) & archetype_names and not names["matched"].any()
+    named = dict(zip(names["segment"], names["name"], strict=True))
+    assert "High Total Trans Amt" in named[0] and "High Avg Utilization Ratio" in named[1]
+    assert "High Months Inactive 12 Mon" in named[2]
+    assert "archetypes skipped, their conditions name columns this table lacks" in caplog.text
+    assert "volume shares left out" in caplog.text
