@@ -14,8 +14,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-ROLES = ("amount", "frequency", "count", "limit", "tenure", "ignore")
-Role = Literal["amount", "frequency", "count", "limit", "tenure", "ignore"]
+ROLES = ("amount", "frequency", "count", "limit", "tenure", "numeric", "ratio", "share", "ignore")
+Role = Literal["amount", "frequency", "count", "limit", "tenure", "numeric", "ratio", "share", "ignore"]
 KpiRole = Literal["amount", "ratio", "share"]
 Policy = Literal["quarantine", "repair", "fail"]
 DEFAULT_REFERENCE_SPACE = {"columns": "raw", "log1p": True, "scaler": "standard"}

@@ -126,10 +126,10 @@ def _rule_checks(schema: Schema, max_abs_value: float) -> dict[str, tuple[list[s
         "finite": (schema.feature_columns, lambda s: ~np.isinf(s)),
         "magnitude": (schema.feature_columns, lambda s: s.abs().le(max_abs_value) | np.isinf(s)),
         "non_negative": (
-            schema.columns_with("amount", "count", "limit"),
+            schema.columns_with("amount", "count", "limit", "ratio"),
             lambda s: s.ge(0) | ~np.isfinite(s),
         ),
-        "frequency_range": (schema.columns_with("frequency"), lambda s: s.between(0, 1)),
+        "frequency_range": (schema.columns_with("frequency", "share"), lambda s: s.between(0, 1)),
         "tenure_min": (schema.columns_with("tenure"), lambda s: s.ge(1)),
     }
 

@@ -196,3 +196,20 @@ def test_an_ambiguous_number_is_never_guessed_and_its_raw_text_is_shown(demo_raw
     message = str(error.value)
     assert "'PAYMENTS'" in message and "numeric_type" in message and "'1,23'" in message
     assert "every value missing" not in message
+
+
+def test_numeric_ratio_and_share_roles_get_their_own_rules(demo_raw, dp_params):
+    """A share must lie within [0, 1], a ratio must not be negative, a plain number may be anything."""
+    columns = {**dp_params["schema"].columns, "PAYMENTS": "numeric", "BALANCE": "ratio", "PRC_FULL_PAYMENT": "share"}
+    schema = dp_params["schema"].model_copy(update={"columns": columns})
+    broken = demo_raw.copy()
+    broken.loc[3, "PAYMENTS"] = "-50"  # allowed for a plain number
+    broken.loc[4, "BALANCE"] = "-1.5"  # a negative ratio: quarantined
+    broken.loc[5, "PRC_FULL_PAYMENT"] = "1.25"  # a share above 1: clipped
+    broken.attrs = dict(demo_raw.attrs)
+    kept, rejected, _ = validate_customers(broken, schema, dp_params["validation"])
+    kept = kept.set_index("CUST_ID")
+    ids = demo_raw["CUST_ID"]
+    assert kept.loc[ids[3], "PAYMENTS"] == -50.0
+    assert rejected["reasons"].tolist() == ["non_negative: BALANCE=-1.5"] and ids[4] not in kept.index
+    assert kept.loc[ids[5], "PRC_FULL_PAYMENT"] == 1.0
