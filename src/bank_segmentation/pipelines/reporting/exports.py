@@ -110,6 +110,10 @@ def build_segment_catalogue(
     named = profiles.merge(names, on=SEGMENT, how="left", validate="one_to_one")
     means, medians = profile_matrix(profiles, "mean"), profile_matrix(profiles, "median")
     portfolio = portfolio_means(profiles)
+    # the statistics a bank asked for that this table has; a table with none of them shows its own columns
+    key_statistics = [f for f in params["key_statistics"] if f in means.columns] or [
+        f for f in schema.feature_columns if f in means.columns
+    ]
     volumes = [c for c in profiles.columns if c.endswith(VOLUME_SUFFIX)]
     segments = []
     for row in named.to_dict("records"):
@@ -144,8 +148,7 @@ def build_segment_catalogue(
                         "portfolio_mean_text": format_value(portfolio[f], roles.get(f), percent_roles),
                         "portfolio_median_text": format_value(portfolio_medians[f], roles.get(f), percent_roles),
                     }
-                    for f in params["key_statistics"]
-                    if f in means.columns
+                    for f in key_statistics
                 },
                 "recommendations": recommendations(archetype, bool(row["micro_segment"]), playbook),
             }
@@ -172,7 +175,7 @@ def build_campaign_list(
     names = params["columns"]
     campaign = pd.DataFrame(
         {
-            names["customer_id"]: segment_assignments[id_column].astype(str).to_numpy(),
+            id_column: segment_assignments[id_column].astype(str).to_numpy(),  # keyed by the table's own id
             names["segment_name"]: [item[0] for item in looked_up],
             names["recommended_action"]: [item[1] for item in looked_up],
             names["channel"]: [item[2] for item in looked_up],
