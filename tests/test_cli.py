@@ -51,19 +51,21 @@ def test_every_parameter_problem_is_listed_at_once_before_any_data_is_read(proje
 
 
 def test_a_misspelt_column_and_group_in_an_environment_stop_the_run_with_both_named(project_copy):
-    base = yaml.safe_load((project_copy / "conf/base/parameters_features.yml").read_text())
-    base["features"]["groups"]["spending"][0] = "PURCHASE"  # PURCHASES
-    tuning = yaml.safe_load((project_copy / "conf/base/parameters_tuning.yml").read_text())
-    tuning["tuning"]["search_space"]["groups"][0] = "spendng"  # spending
+    """The bank's own file (schema, KPIs, groups) is checked strictly: its misspellings are errors."""
+    schema = yaml.safe_load((project_copy / "conf/base/parameters_schema.yml").read_text())
+    features = yaml.safe_load((project_copy / "conf/base/parameters_features.yml").read_text())
+    features["features"]["groups"]["spending"][0] = "PURCHASE"  # PURCHASES
     env = project_copy / "conf/otherbank"
     env.mkdir()
-    (env / "parameters_features.yml").write_text(yaml.safe_dump(base))
+    (env / "parameters_data_processing.yml").write_text(yaml.safe_dump({**schema, **features}))
+    tuning = yaml.safe_load((project_copy / "conf/base/parameters_tuning.yml").read_text())
+    tuning["tuning"]["search_space"]["groups"][0] = "spendng"  # spending
     (env / "parameters_tuning.yml").write_text(yaml.safe_dump(tuning))
     result = kedro_run(project_copy, "--env", "otherbank")
     assert result.returncode == 2
     assert "Traceback" not in result.stdout + result.stderr
     assert (
-        "conf/otherbank/parameters_features.yml: features.groups.spending: unknown column 'PURCHASE'; "
+        "conf/otherbank/parameters_data_processing.yml: features.groups.spending: unknown column 'PURCHASE'; "
         "did you mean 'PURCHASES'?" in result.stderr
     )
     assert (

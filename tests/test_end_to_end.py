@@ -100,9 +100,9 @@ def test_a_failed_run_keeps_the_last_good_outputs_and_every_version(full_run: Pa
     before = {path: (project / path).read_bytes() for path in stable}
     versions_before = len(list((project / "data/07_model_output/versions/segment_assignments.parquet").iterdir()))
     broken_reporting = {**FAST, "model_choice": {"mode": "pinned", "pinned": {"variant": "log_standard", "k": 4}}}
-    # profiles need the new assignments: this fails after training has saved them
-    broken_reporting["reporting"] = {"profiles": {"volume_columns": {"purchases": "NO_SUCH_COLUMN"}}}
-    with pytest.raises(Exception, match="NO_SUCH_COLUMN"):
+    # the segment map needs the new assignments: this fails after training has saved them
+    broken_reporting["reporting"] = {"figures": {"map_max_points": -1}}
+    with pytest.raises(Exception, match="negative number of rows"):
         run_default(project, broken_reporting)
     assert {path: (project / path).read_bytes() for path in stable} == before
     versions = list((project / "data/07_model_output/versions/segment_assignments.parquet").iterdir())

@@ -49,15 +49,20 @@ def unknown_names(parameters: ProjectParameters) -> list[UnknownName]:
     for index, rule in enumerate(parameters.imputation.domain_rules):
         check(f"imputation.domain_rules.{index}", "column", [rule.column, rule.when_zero], raw)
     check("tuning.search_space.groups", "group", parameters.tuning.search_space.groups, tuple(features.groups))
+    reporting = parameters.reporting
+    check("reporting.profiles.volume_columns", "column", reporting.profiles["volume_columns"].values(), raw)
+    for block, key in (("catalogue", "key_statistics"), ("figures", "snake_features"), ("figures", "heatmap_features")):
+        check(f"reporting.{block}.{key}", "column", getattr(reporting, block)[key], model_input)
+    check("reporting.naming.descriptive", "column", reporting.naming["descriptive"]["name_features"], model_input)
     specs = {f"clustering.variants.{name}": spec for name, spec in parameters.clustering.variants.items()}
     specs["evaluation.reference_space"] = parameters.evaluation.reference_space
     for key, spec in specs.items():
-        for kind, names, valid in _spec_names(spec, model_input, groups, roles):
+        for kind, names, valid in spec_names(spec, model_input, groups, roles):
             check(key, kind, names, valid)
     return found
 
 
-def _spec_names(
+def spec_names(
     spec: Mapping[str, Any], columns: tuple[str, ...], groups: tuple[str, ...], roles: tuple[str, ...]
 ) -> Iterator[tuple[str, list[str], tuple[str, ...]]]:
     """The names a variant spec selects by, each with what it may be."""

@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from bank_segmentation.core.errors import SegmentationError, tracking_safe_message
 from bank_segmentation.framework import tracking
 from bank_segmentation.framework.locking import initialise_sqlite_once, sqlite_path
-from bank_segmentation.framework.parameters import check_parameters
+from bank_segmentation.framework.parameters import check_parameters, fit_catalog_parameters
 from bank_segmentation.framework.state import MLFLOW_REMEDY, OPTUNA_REMEDY, check_state_file, relocate_artifact_root
 
 logger = logging.getLogger(__name__)
@@ -90,6 +90,12 @@ class ParametersCheckHook:
         source = Path(str(loader.conf_source))
         envs = [loader.base_env, context.env or loader.default_run_env]
         check_parameters(loader["parameters"], [source / env for env in dict.fromkeys(envs) if env])
+
+    @hook_impl
+    def after_catalog_created(self, catalog: Any, parameters: dict[str, Any]) -> None:
+        """Fit every setting that names columns to the table the schema describes; one note per change."""
+        for note in fit_catalog_parameters(catalog, parameters):
+            logger.info("settings fitted to the table: %s", note)
 
 
 # PRIVATE API (tests/test_private_api.py): kedro-mlflow offers no extension point for these guarantees, so its

@@ -16,10 +16,13 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from bank_segmentation.core.consistency import UnknownName, unknown_names
+from bank_segmentation.core.derivation import FITTED_BLOCKS, fit_to_table
 from bank_segmentation.core.errors import ConfigurationError
 from bank_segmentation.core.settings import ProjectParameters
 
 PARAMETER_FILES = "parameters*.yml"
+PARAMS_PREFIX = "params:"
+WHOLE_TREE = "parameters"  # the catalog entry Kedro gives the whole parameter tree
 MAX_SHOWN_VALUE = 80  # characters of a wrong value quoted in a message
 
 
@@ -27,12 +30,18 @@ def check_parameters(parameters: Mapping[str, Any], conf_dirs: Iterable[Path]) -
     """Raise one ``ConfigurationError`` listing every problem of the parameter tree; return if there is none.
 
     First the shape (keys, types, ranges), then, when the shape is right, every column, group or role the
-    settings name that the schema and the settings do not define.
+    settings name that the schema and the settings do not define, in the blocks written with the schema
+    (the same conf environment). A block inherited from another environment is fitted to the table instead
+    (``core.derivation``): what names columns the table lacks is left out, with a note.
     """
     origins = key_origins(conf_dirs)
     try:
         unknown = unknown_names(ProjectParameters.model_validate(dict(parameters)))
-        problems = [describe_unknown(name, origins) for name in unknown]
+        schema_env = origins["schema"].parent if "schema" in origins else None
+        written_with_schema = [
+            name for name in unknown if getattr(origins.get(name.key.split(".", 1)[0]), "parent", None) == schema_env
+        ]
+        problems = [describe_unknown(name, origins) for name in written_with_schema]
     except ValidationError as error:
         problems = [describe_problem(problem, origins) for problem in error.errors()]
     if problems:
@@ -110,3 +119,51 @@ def _model_of(annotation: Any) -> type[BaseModel] | None:
         models = [_model_of(arg) for arg in get_args(annotation)]
         return next((model for model in models if model is not None), None)
     return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+
+
+def fit_catalog_parameters(catalog: Any, parameters: Mapping[str, Any]) -> list[str]:
+    """Save the parameters fitted to the table into the catalog's ``params:`` entries that change; the notes.
+
+    ``parameters`` are what Kedro feeds the catalog: ``parameters`` (the whole tree, typed blocks parsed) and
+    one ``params:<key>`` entry per key and nested key.
+    """
+    tree = parameters[WHOLE_TREE]
+    fitted = fit_to_table(ProjectParameters.model_validate(_plain(dict(tree))))
+    if not fitted.notes:
+        return []
+    for name in [n for n in catalog.keys() if n.startswith(PARAMS_PREFIX)]:
+        path = name.removeprefix(PARAMS_PREFIX).split(".")
+        if path[0] not in FITTED_BLOCKS:
+            continue
+        current, value = _walk(tree, path), _walk(fitted.parameters, path)
+        if value is _ABSENT or current is _ABSENT or _plain(value) == _plain(current):
+            continue
+        catalog.save(name, value if isinstance(current, BaseModel) else _plain(value))
+    return fitted.notes
+
+
+_ABSENT = object()
+
+
+def _walk(value: Any, path: list[str]) -> Any:
+    for part in path:
+        if isinstance(value, BaseModel):
+            fields = {field.alias or key: key for key, field in type(value).model_fields.items()}
+            value = getattr(value, fields[part]) if part in fields else _ABSENT
+        elif isinstance(value, Mapping):
+            value = value.get(part, _ABSENT)
+        else:
+            return _ABSENT
+        if value is _ABSENT:
+            return _ABSENT
+    return value
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(by_alias=True)
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    return value
