@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,26 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DO_NOT_TRACK", "1")
+
+
+# Fixtures that run the project in a copy, and how heavy a test that uses one is (a full default run: 3).
+END_TO_END_WEIGHTS = {
+    "project_copy": 1,
+    "demo_run": 3,
+    "real_run": 3,
+    "full_run": 3,
+    "first_published_run": 3,
+    "trained_demo": 2,
+    "other_bank": 2,
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The heaviest files first: with one worker per file (xdist), the longest start first and none is last."""
+    weight: Counter[str] = Counter()
+    for item in items:
+        weight[item.module.__name__] += max((END_TO_END_WEIGHTS.get(f, 0) for f in item.fixturenames), default=0)
+    items.sort(key=lambda item: -weight[item.module.__name__])  # stable: a file's tests stay together, in order
 
 
 def pytest_configure(config: pytest.Config) -> None:

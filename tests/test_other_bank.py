@@ -73,7 +73,7 @@ def other_bank_table(demo: pd.DataFrame) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def other_bank(tmp_path_factory: pytest.TempPathFactory) -> dict:
     project = make_project_copy(tmp_path_factory.mktemp("other_bank") / "project")
-    table = other_bank_table(pd.read_csv(project / DEMO_DIR / "customers.csv").head(3000))
+    table = other_bank_table(pd.read_csv(project / DEMO_DIR / "customers.csv").head(1500))
     table.to_csv(project / "data/01_raw/customers.csv", index=False)
     (project / "conf/otherbank").mkdir()
     (project / "conf/otherbank/parameters_data_processing.yml").write_text(yaml.safe_dump({"schema": SCHEMA}))
