@@ -112,6 +112,12 @@ def test_segments_are_named_in_the_tables_own_terms(other_bank):
     assert set(catalogue["segments"][0]["key_statistics"]) <= set(SCHEMA["columns"])
 
 
+def test_the_report_does_not_assume_credit_cards(other_bank):
+    html = (other_bank["project"] / "data/08_reporting/segmentation_report.html").read_text()
+    assert "<h1>Customer segments</h1>" in html or ">Customer segments<" in html
+    assert "Credit-card customer segments" not in html
+
+
 def test_the_campaign_list_is_keyed_by_the_tables_id_column(other_bank):
     campaign = pd.read_csv(other_bank["project"] / "data/08_reporting/campaign_list.csv")
     assert list(campaign.columns)[0] == "ClientId"

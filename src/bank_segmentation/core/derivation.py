@@ -106,6 +106,11 @@ def _fit_reporting(reporting: dict[str, Any], raw: set[str], columns: set[str], 
         reporting[block][key] = kept
     descriptive = reporting["naming"]["descriptive"]
     descriptive["name_features"] = [c for c in descriptive["name_features"] if c in columns]
+    archetypes = reporting["naming"]["archetypes"].values()
+    report = reporting["report"]
+    if not any(set(spec["conditions"]) <= columns for spec in archetypes) and "neutral_title" in report:
+        report["title"], report["subtitle"] = report["neutral_title"], report["neutral_subtitle"]
+        notes.append("reporting.report: no archetype fits the table's columns, so the report's titles are neutral")
     return reporting
 
 
