@@ -72,20 +72,20 @@ def published_project(first_published_run: Path, tmp_path: Path, monkeypatch: py
     return project
 
 
-def test_concurrent_runs_each_produce_their_own_complete_result(project_copy: Path):
-    # the first run creates the stores; then three runs at once, as a scheduler and two analysts would
+def test_concurrent_runs_each_produce_their_own_complete_result(published_project: Path):
+    # after a first run (k=5) that created the stores, three runs at once, as a scheduler and two analysts would
     keep_all = "runs.keep=10"  # every run folder stays, to be checked
-    first = kedro_run(project_copy, *pinned(5, keep_all))
-    assert first.returncode == 0, first.stderr[-3000:]
-    commands = [kedro_command(project_copy, *pinned(k, keep_all)) for k in (4, 6, 7)]
+    commands = [kedro_command(published_project, *pinned(k, keep_all)) for k in (4, 6, 7)]
     processes = [
-        subprocess.Popen(cmd, cwd=project_copy, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            cmd, cwd=published_project, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        )
         for cmd, env in commands
     ]
     errors = [proc.communicate(timeout=900)[1] for proc in processes]
     assert [p.returncode for p in processes] == [0, 0, 0], [e[-2000:] for e in errors]
 
-    runs = sorted(p for p in (project_copy / RUNS_DIR).iterdir() if (p / PUBLISHED_MARK).exists())
+    runs = sorted(p for p in (published_project / RUNS_DIR).iterdir() if (p / PUBLISHED_MARK).exists())
     assert len(runs) == 4
     seen_k = set()
     for folder in runs:  # each run's own outputs agree with each other
@@ -93,9 +93,9 @@ def test_concurrent_runs_each_produce_their_own_complete_result(project_copy: Pa
         config = yaml.safe_load((folder / "data/06_models/segmentation_config.yml").read_text())
         k = config["k"]
         seen_k.add(k)
-        assert model_of(project_copy, version).named_steps["segment"].n_clusters == k
+        assert model_of(published_project, version).named_steps["segment"].n_clusters == k
         assignments = pd.read_parquet(
-            project_copy
+            published_project
             / f"data/07_model_output/versions/segment_assignments.parquet/{version}/segment_assignments.parquet"
         )
         assert assignments["segment"].nunique() == k
@@ -104,11 +104,11 @@ def test_concurrent_runs_each_produce_their_own_complete_result(project_copy: Pa
     assert seen_k == {4, 5, 6, 7}
 
     # the published set is one whole run: model, names, assignments and the documented copies agree
-    manifest = published(project_copy)
-    k = model_of(project_copy, manifest["version"]).named_steps["segment"].n_clusters
-    assert len(published_names(project_copy)) == k
-    assert read_output(project_copy, "data/07_model_output/segment_assignments.parquet")["segment"].nunique() == k
-    catalogue = json.loads((project_copy / "data/08_reporting/segments.json").read_text())
+    manifest = published(published_project)
+    k = model_of(published_project, manifest["version"]).named_steps["segment"].n_clusters
+    assert len(published_names(published_project)) == k
+    assert read_output(published_project, "data/07_model_output/segment_assignments.parquet")["segment"].nunique() == k
+    catalogue = json.loads((published_project / "data/08_reporting/segments.json").read_text())
     assert len(catalogue["segments"]) == k
 
 

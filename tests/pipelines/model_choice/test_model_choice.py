@@ -188,4 +188,7 @@ def test_a_pinned_run_skips_the_sweep_and_the_search_and_says_what_the_pin_break
     assert any("micro-segment" in v for v in selection["chosen"]["rule_violations"])
     html = (project / REPORTING / "segmentation_report.html").read_text()
     assert "The pinned model breaks the rule" in html
+    # the seed recipe's 7 segments on the real table get 7 distinct names
+    names = [segment["name"] for segment in load(project, REPORTING / "segments.json")["segments"]]
+    assert len(names) == 7 and len(set(names)) == 7
     assert read_output(project, "data/07_model_output/segment_assignments.parquet")["segment"].nunique() == 7

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -11,13 +10,6 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from .conftest import PERSONA_ARCHETYPES, PIPELINES, REPORTING, SMALL_SWEEP
-
-# The seed notebook's recipe, pinned: seed_baseline with k=7.
-SEED_RECIPE = {
-    "model_choice": {"mode": "pinned", "pinned": {"variant": "seed_baseline", "k": 7}},
-    "evaluation": {"agreement": {"n_refits": 2}},
-    "training": {"mlflow": {"log_model": False}},
-}
 
 
 def _named_assignments(project: Path) -> pd.DataFrame:
@@ -61,15 +53,3 @@ def test_demo_segments_are_named_after_their_dominant_persona(run_pipeline, proj
     assert {"reporting/segmentation_report.html", "reporting/segments.json"} <= session_runs[0]
     assert "figures/profile_heatmap.json" in session_runs[0]
     assert not any("campaign" in path or "segment_map" in path for path in session_runs[0])
-
-
-@pytest.mark.slow
-def test_seed_recipe_on_the_real_table_gets_distinct_names(run_pipeline, project_copy, real_table):
-    shutil.copy(real_table, project_copy / "data/01_raw/customers.csv")
-    run_pipeline(PIPELINES, SEED_RECIPE)
-
-    catalogue = json.loads((project_copy / REPORTING / "segments.json").read_text())
-    names = [seg["name"] for seg in catalogue["segments"]]
-    assert len(names) == 7 and len(set(names)) == 7
-    selection = json.loads((project_copy / REPORTING / "model_selection.json").read_text())
-    assert selection["mode"] == "pinned"
