@@ -33,6 +33,7 @@ SCHEMA = {
         "Transactions": "count",
         "Full_Repayment_Share": "share",
         "Age": "numeric",
+        "Region": "ignore",
     },
 }
 
@@ -102,14 +103,23 @@ def test_every_row_is_kept_and_thousands_separators_are_numbers(other_bank):
     assert quality["rows_quarantined"] == 0
 
 
+def test_a_column_set_to_ignore_is_carried_to_the_customer_features_but_never_used(other_bank):
+    project = other_bank["project"]
+    features = pd.read_parquet(project / "data/04_feature/customer_features.parquet")
+    model_input = pd.read_parquet(project / "data/05_model_input/model_input.parquet")
+    table = other_bank["table"].set_index("ClientId")
+    assert (features.set_index("ClientId")["Region"] == table.loc[features["ClientId"], "Region"]).all()
+    assert "Region" not in model_input.columns
+
+
 def test_segments_are_named_in_the_tables_own_terms(other_bank):
     catalogue = json.loads((other_bank["project"] / "data/08_reporting/segments.json").read_text())
     names = [segment["name"] for segment in catalogue["segments"]]
     archetypes = {spec["name"] for spec in node_parameters()["reporting"]["naming"]["archetypes"].values()}
-    labels = {column.replace("_", " ").title() for column in SCHEMA["columns"]}
+    labels = {column.replace("_", " ").title() for column, role in SCHEMA["columns"].items() if role != "ignore"}
     assert all(names) and len(set(names)) == len(names) and not set(names) & archetypes
     assert all(any(label in name for label in labels) for name in names)
-    assert set(catalogue["segments"][0]["key_statistics"]) <= set(SCHEMA["columns"])
+    assert set(catalogue["segments"][0]["key_statistics"]) <= set(SCHEMA["columns"]) - {"Region"}
 
 
 def test_the_report_does_not_assume_credit_cards(other_bank):

@@ -249,6 +249,8 @@ def validate_table(raw: pd.DataFrame, schema: Schema, params: Mapping[str, Any])
         ],
         ignore_index=True,
     )
+    for col in schema.columns_with("ignore"):  # carried as written: never a feature, kept for the outputs
+        parsed[col] = table[col].astype("string").str.strip()
     return _apply_policies(raw, parsed, violations, params, source, extras)
 
 
