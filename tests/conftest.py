@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -111,15 +114,17 @@ def run_pipeline(project_copy: Path) -> RunPipeline:
     return _run
 
 
-def run_default(project: Path, params: dict[str, Any], pipelines: list[str] | None = None) -> None:
-    """``kedro run`` (the default pipeline, or ``pipelines``) in ``project`` through the real session and runner."""
+def run_default(
+    project: Path, params: dict[str, Any], pipelines: list[str] | None = None, env: str | None = None
+) -> None:
+    """``kedro run`` (the default pipeline, or ``pipelines``; ``--env``) in ``project`` through the real session."""
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(project)
         patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{project / 'mlflow.db'}")
         bootstrap_project(project)
         end_active_mlflow_runs()
         try:
-            with KedroSession.create(project_path=project, runtime_params=params) as session:
+            with KedroSession.create(project_path=project, env=env, runtime_params=params) as session:
                 session.run(pipeline_names=pipelines)
         finally:
             end_active_mlflow_runs()
@@ -132,6 +137,7 @@ def read_output(project: Path, relative: str) -> pd.DataFrame:
 
 
 KEDRO = Path(sys.executable).with_name("kedro")
+SERVER_START_SECONDS = 90
 
 
 def kedro_command(project: Path, *args: str, tracking_uri: str | None = None) -> tuple[list[str], dict[str, str]]:
@@ -151,3 +157,31 @@ def free_local_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def answers(url: str) -> bool:
+    """Whether ``url`` answers an HTTP GET at all."""
+    try:
+        with urllib.request.urlopen(url, timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def mlflow_server(store: Path) -> Iterator[str]:
+    """A real ``mlflow server`` on 127.0.0.1 over the SQLite ``store``; its base URL, stopped on exit."""
+    port = free_local_port()
+    command = [str(KEDRO.with_name("mlflow")), "server", "--backend-store-uri", f"sqlite:///{store}"]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+    server = subprocess.Popen(command, cwd=store.parent, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + SERVER_START_SECONDS
+        while not answers(f"{base}/health"):
+            assert server.poll() is None and time.monotonic() < deadline, "mlflow server did not start"
+            time.sleep(0.5)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

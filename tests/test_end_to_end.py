@@ -5,9 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
-import subprocess
-import sys
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -15,7 +12,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from tests.conftest import free_local_port, make_project_copy, read_output, run_default
+from tests.conftest import make_project_copy, mlflow_server, read_output, run_default
 
 # The default run, shrunk to seconds: fewer variants, k values, refits and Optuna trials.
 FAST: dict[str, Any] = {
@@ -110,26 +107,7 @@ def test_a_failed_run_keeps_the_last_good_outputs_and_every_version(full_run: Pa
 
 
 def test_a_real_mlflow_server_on_the_project_database_serves_every_nested_run(full_run: Path):
-    port = free_local_port()
-    command = [
-        str(Path(sys.executable).with_name("mlflow")),
-        "server",
-        "--backend-store-uri",
-        f"sqlite:///{full_run / 'mlflow.db'}",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        "1",
-    ]
-    server = subprocess.Popen(command, cwd=full_run, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while not _answers(f"{base}/health"):
-            assert server.poll() is None and time.monotonic() < deadline, "mlflow server did not start"
-            time.sleep(0.5)
+    with mlflow_server(full_run / "mlflow.db") as base:
         experiment = _post(f"{base}/api/2.0/mlflow/experiments/get-by-name", None, f"experiment_name={EXPERIMENT}")
         experiment_id = experiment["experiment"]["experiment_id"]
         sweep = _post(
@@ -145,20 +123,9 @@ def test_a_real_mlflow_server_on_the_project_database_serves_every_nested_run(fu
             {"experiment_ids": [experiment_id], "filter": "tags.stage = 'tuning'", "max_results": 1000},
         )["runs"]
         assert len(trials) == FAST["tuning"]["study"]["n_trials"]
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 EXPERIMENT = "bank-customer-segmentation"
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2):
-            return True
-    except OSError:
-        return False
 
 
 def _post(url: str, body: dict[str, Any] | None, query: str | None = None) -> dict[str, Any]:

@@ -15,10 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from kedro.framework.session import KedroSession
-from kedro.framework.startup import bootstrap_project
 
-from tests.conftest import end_active_mlflow_runs, make_project_copy
+from tests.conftest import make_project_copy, run_default
 from tests.workspace import DEMO_DIR, node_parameters
 
 SCHEMA = {
@@ -83,17 +81,10 @@ def other_bank(tmp_path_factory: pytest.TempPathFactory) -> dict:
     handler = logging.Handler()
     handler.emit = records.append  # type: ignore[method-assign]
     logging.getLogger("bank_segmentation").addHandler(handler)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(project)
-        patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{project / 'mlflow.db'}")
-        bootstrap_project(project)
-        end_active_mlflow_runs()
-        try:
-            with KedroSession.create(project_path=project, env="otherbank", runtime_params={}) as session:
-                session.run()
-        finally:
-            end_active_mlflow_runs()
-            logging.getLogger("bank_segmentation").removeHandler(handler)
+    try:
+        run_default(project, {}, env="otherbank")
+    finally:
+        logging.getLogger("bank_segmentation").removeHandler(handler)
     return {"project": project, "table": table, "log": "\n".join(r.getMessage() for r in records)}
 
 
@@ -138,16 +129,3 @@ def test_each_setting_written_for_the_demo_is_fitted_with_one_note(other_bank):
     log = other_bank["log"]
     assert "features.kpis: KPIs left out" in log and "features.groups: derived from the roles" in log
     assert "naming: " in log and "archetypes skipped" in log
-
-
-def test_the_tables_own_data_stays_out_of_git(other_bank):
-    assert Path("data/01_raw/customers.csv") not in [Path(p) for p in _tracked()]
-
-
-def _tracked() -> list[str]:
-    import subprocess
-
-    from tests.workspace import PROJECT_ROOT
-
-    listed = subprocess.run(["git", "ls-files", "data/01_raw"], cwd=PROJECT_ROOT, capture_output=True, text=True)
-    return listed.stdout.split()

@@ -8,17 +8,15 @@ import shutil
 import signal
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from mlflow.tracking import MlflowClient
 
-from tests.conftest import free_local_port, kedro_command, kedro_run
+from tests.conftest import SERVER_START_SECONDS, kedro_command, kedro_run, mlflow_server
 
 FAST = ("--pipelines", "data_processing")
 
@@ -131,41 +129,16 @@ def test_a_copied_project_keeps_its_artifacts_inside_it(project_copy: Path, tmp_
     assert Path(location).is_relative_to(copy.resolve()), location
 
 
-def _mlflow_server(folder: Path, port: int) -> subprocess.Popen:
-    command = [
-        str(Path(sys.executable).with_name("mlflow")),
-        "server",
-        "--backend-store-uri",
-        f"sqlite:///{folder / 'server.db'}",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        "1",
-    ]
-    return subprocess.Popen(command, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
 def test_a_server_lost_mid_run_stops_the_run_quickly_and_publishes_nothing(project_copy: Path, tmp_path: Path):
-    port = free_local_port()
-    uri = f"http://127.0.0.1:{port}"
-    server = _mlflow_server(tmp_path, port)
-    try:
-        deadline = time.monotonic() + 90
-        while not _answers(f"{uri}/health"):
-            assert server.poll() is None and time.monotonic() < deadline, "mlflow server did not start"
-            time.sleep(0.5)
+    deadline = time.monotonic() + SERVER_START_SECONDS + 120
+    with mlflow_server(tmp_path / "server.db") as uri:  # stopped when the run has reached its model input
         command, env = kedro_command(project_copy, tracking_uri=uri)
         run = subprocess.Popen(
             command, cwd=project_copy, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
         )
         while not list((project_copy / "data/runs").glob("*/data/05_model_input/model_input.parquet")):
-            assert run.poll() is None and time.monotonic() < deadline + 120, run.stderr.read()[-2000:]
+            assert run.poll() is None and time.monotonic() < deadline, run.stderr.read()[-2000:]
             time.sleep(0.2)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     lost = time.monotonic()
     _, stderr = run.communicate(timeout=300)
     assert run.returncode == 2, stderr[-3000:]
@@ -173,11 +146,3 @@ def test_a_server_lost_mid_run_stops_the_run_quickly_and_publishes_nothing(proje
     assert "stopped answering during the run" in stderr and "tracking.on_unreachable=continue" in stderr
     assert "Traceback" not in stderr and len(stderr.splitlines()) < 40
     assert not (project_copy / "data/published.json").exists()
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2):
-            return True
-    except OSError:
-        return False

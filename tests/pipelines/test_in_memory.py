@@ -7,7 +7,6 @@ copies remain for what only they can show (publishing, tracking, the CLI).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +15,8 @@ import pytest
 from kedro.framework.startup import bootstrap_project
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
-from pydantic import BaseModel
 
+from bank_segmentation.framework.parameters import value_at
 from bank_segmentation.pipeline_registry import register_pipelines
 from bank_segmentation.pipelines.demo_data.generator import generate_portfolio
 from tests.workspace import PROJECT_ROOT, node_parameters
@@ -50,14 +49,6 @@ def fast_parameters(storage: Path) -> dict[str, Any]:
     return params
 
 
-def parameter(params: Mapping[str, Any], dotted: str) -> Any:
-    """The value of ``params:<dotted>``, through dicts and typed settings alike (as Kedro feeds nodes)."""
-    value: Any = params
-    for part in dotted.split("."):
-        value = getattr(value, part) if isinstance(value, BaseModel) else value[part]
-    return value
-
-
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Every pipeline in order on one in-memory catalog; the catalog and each pipeline's output names."""
@@ -69,7 +60,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     catalog = DataCatalog()
     for name in set().union(*(pipelines[p].datasets() for p in ORDER)):
         if name.startswith("params:"):
-            catalog[name] = MemoryDataset(parameter(params, name.removeprefix("params:")), copy_mode="assign")
+            catalog[name] = MemoryDataset(value_at(params, name.removeprefix("params:")), copy_mode="assign")
         else:
             catalog[name] = KeptDataset()
     catalog.save("customers_raw", customers.astype(str))

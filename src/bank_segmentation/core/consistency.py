@@ -10,11 +10,18 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bank_segmentation.core.preprocessing import ALL_GROUP, RAW_GROUP, as_list
 from bank_segmentation.core.schema import model_input_roles
 from bank_segmentation.core.settings import ROLES, ProjectParameters
 
-SPECIAL_GROUPS = ("raw", "all")  # column selections every variant may name (see core.preprocessing)
-ENGINEERED_ROLES = ("ratio", "share", "indicator")
+SPECIAL_GROUPS = (RAW_GROUP, ALL_GROUP)  # column selections every variant may name
+ENGINEERED_ROLES = ("indicator",)  # the purchase-type one-hot columns; KPI roles are schema roles too
+# The reporting lists of columns to show: (block, key) under ``reporting``.
+REPORTED_COLUMN_LISTS = (
+    ("catalogue", "key_statistics"),
+    ("figures", "snake_features"),
+    ("figures", "heatmap_features"),
+)
 
 
 @dataclass(frozen=True)
@@ -51,7 +58,7 @@ def unknown_names(parameters: ProjectParameters) -> list[UnknownName]:
     check("tuning.search_space.groups", "group", parameters.tuning.search_space.groups, tuple(features.groups))
     reporting = parameters.reporting
     check("reporting.profiles.volume_columns", "column", reporting.profiles["volume_columns"].values(), raw)
-    for block, key in (("catalogue", "key_statistics"), ("figures", "snake_features"), ("figures", "heatmap_features")):
+    for block, key in REPORTED_COLUMN_LISTS:
         check(f"reporting.{block}.{key}", "column", getattr(reporting, block)[key], model_input)
     check("reporting.naming.descriptive", "column", reporting.naming["descriptive"]["name_features"], model_input)
     specs = {f"clustering.variants.{name}": spec for name, spec in parameters.clustering.variants.items()}
@@ -66,16 +73,10 @@ def spec_names(
     spec: Mapping[str, Any], columns: tuple[str, ...], groups: tuple[str, ...], roles: tuple[str, ...]
 ) -> Iterator[tuple[str, list[str], tuple[str, ...]]]:
     """The names a variant spec selects by, each with what it may be."""
-    selected = _as_list(spec.get("columns"))
+    selected = as_list(spec.get("columns"))
     yield "column or group", selected, (*groups, *columns)
-    yield "group", _as_list(spec.get("groups")), groups
-    yield "role", _as_list(spec.get("roles")), roles
-    yield "column", _as_list(spec.get("exclude")), columns
+    yield "group", as_list(spec.get("groups")), groups
+    yield "role", as_list(spec.get("roles")), roles
+    yield "column", as_list(spec.get("exclude")), columns
     if isinstance(spec.get("log1p"), list):
-        yield "role", _as_list(spec["log1p"]), roles
-
-
-def _as_list(value: Any) -> list[str]:
-    if value is None or isinstance(value, bool):
-        return []
-    return [str(value)] if isinstance(value, str) else [str(item) for item in value]
+        yield "role", as_list(spec["log1p"]), roles

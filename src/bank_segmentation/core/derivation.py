@@ -11,11 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bank_segmentation.core.consistency import spec_names
+from bank_segmentation.core.consistency import REPORTED_COLUMN_LISTS, SPECIAL_GROUPS, spec_names
 from bank_segmentation.core.schema import model_input_roles
 from bank_segmentation.core.settings import ProjectParameters
 
-SPECIAL_GROUPS = ("raw", "all")
 # The parameter blocks fitting may change; every other block is used as written.
 FITTED_BLOCKS = ("features", "imputation", "tuning", "clustering", "reporting")
 
@@ -43,12 +42,13 @@ def fit_to_table(parameters: ProjectParameters) -> FittedParameters:
         purchase_type = purchase_type.model_copy(update={"enabled": False})
         notes.append("features.purchase_type: switched off, the table has no one-off and instalment amounts")
     features = features.model_copy(update={"kpis": kpis, "purchase_type": purchase_type})
-    columns = set(model_input_roles(schema, features))
+    roles = model_input_roles(schema, features)
+    columns = set(roles)
     groups = {name: [c for c in members if c in columns] for name, members in features.groups.items()}
     groups = {name: members for name, members in groups.items() if members}
     _note(notes, "features.groups", sorted(set(features.groups) - set(groups)), "groups left out (no column left)")
     if not groups:
-        groups = _groups_by_role(model_input_roles(schema, features))
+        groups = _groups_by_role(roles)
         notes.append(f"features.groups: derived from the roles: {', '.join(groups)}")
     features = features.model_copy(update={"groups": groups})
 
@@ -98,7 +98,7 @@ def _fit_reporting(reporting: dict[str, Any], raw: set[str], columns: set[str], 
         notes, "reporting.profiles.volume_columns", sorted(set(profiles["volume_columns"]) - set(volumes)), "left out"
     )
     profiles["volume_columns"] = volumes
-    for block, key in (("catalogue", "key_statistics"), ("figures", "snake_features"), ("figures", "heatmap_features")):
+    for block, key in REPORTED_COLUMN_LISTS:
         named = reporting[block][key]
         kept = [c for c in named if c in columns]
         if named and not kept:

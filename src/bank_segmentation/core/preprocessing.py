@@ -75,7 +75,7 @@ def resolve_columns(
     """The ordered model-input columns a variant spec selects."""
     selected: list[str] = []
     columns = spec.get("columns", None if spec.get("groups") or spec.get("roles") else RAW_GROUP)
-    for item in _as_list(columns) + _as_list(spec.get("groups")):
+    for item in as_list(columns) + as_list(spec.get("groups")):
         if item in groups:
             selected.extend(groups[item])
         elif item in roles:
@@ -84,9 +84,9 @@ def resolve_columns(
             raise ValueError(
                 f"variant spec: {item!r} is neither a column group ({sorted(groups)}) nor a model-input column"
             )
-    wanted_roles = set(_as_list(spec.get("roles")))
+    wanted_roles = set(as_list(spec.get("roles")))
     selected.extend(col for col, role in roles.items() if role in wanted_roles)
-    exclude = set(_as_list(spec.get("exclude")))
+    exclude = set(as_list(spec.get("exclude")))
     columns_out = [c for c in dict.fromkeys(selected) if c not in exclude]
     missing = [c for c in columns_out if c not in roles]
     if missing:
@@ -172,7 +172,8 @@ def _scaler(name: str, random_state: int) -> Any:
     }[name]()
 
 
-def _as_list(value: Any) -> list[Any]:
+def as_list(value: Any) -> list[Any]:
+    """A spec entry that may be one name or several, as a list (``None``: empty)."""
     if value is None:
         return []
     return [value] if isinstance(value, str) else list(value)
@@ -182,7 +183,7 @@ def _winsorize_settings(value: Any) -> tuple[float | None, list[str]]:
     if value is None or value is False:
         return None, []
     if isinstance(value, Mapping):
-        return float(value["quantile"]), _as_list(value.get("roles", HEAVY_TAILED_ROLES))
+        return float(value["quantile"]), as_list(value.get("roles", HEAVY_TAILED_ROLES))
     return float(value), list(HEAVY_TAILED_ROLES)
 
 
@@ -191,7 +192,7 @@ def _log1p_roles(value: Any) -> list[str]:
         return []
     if value is True:
         return list(HEAVY_TAILED_ROLES)
-    return _as_list(value)
+    return as_list(value)
 
 
 def _mask(column_roles: Sequence[str], wanted: Sequence[str]) -> list[bool]:

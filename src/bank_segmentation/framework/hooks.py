@@ -15,12 +15,11 @@ from kedro.framework.hooks import hook_impl
 from kedro_mlflow.framework.hooks.mlflow_hook import MlflowHook
 from kedro_mlflow.io.catalog.switch_catalog_logging import switch_catalog_logging
 from mlflow.tracking import MlflowClient
-from pydantic import BaseModel
 
 from bank_segmentation.core.errors import SegmentationError, tracking_safe_message
 from bank_segmentation.framework import tracking
 from bank_segmentation.framework.locking import initialise_sqlite_once, sqlite_path
-from bank_segmentation.framework.parameters import check_parameters, fit_catalog_parameters
+from bank_segmentation.framework.parameters import check_parameters, fit_catalog_parameters, plain
 from bank_segmentation.framework.state import MLFLOW_REMEDY, OPTUNA_REMEDY, check_state_file, relocate_artifact_root
 
 logger = logging.getLogger(__name__)
@@ -31,10 +30,6 @@ MAX_ERROR_TAG_LENGTH = 5000
 
 class TrackingUnavailableError(SegmentationError):
     """The MLflow tracking server does not answer."""
-
-
-def _as_plain(value: Any) -> Any:
-    return value.model_dump(by_alias=True) if isinstance(value, BaseModel) else value
 
 
 def _tracking_settings(context: KedroContext) -> tuple[str, str, dict[str, Any]]:
@@ -169,7 +164,7 @@ class ProjectMlflowHook(MlflowHook):
     def before_node_run(self, node: Any, catalog: Any, inputs: dict[str, Any], is_async: bool) -> None:
         if not self._tracking_off:
             # Typed settings are logged as the parameter trees they were read from.
-            as_logged = {name: _as_plain(value) for name, value in inputs.items()}
+            as_logged = {name: plain(value) for name, value in inputs.items()}
             super().before_node_run(node=node, catalog=catalog, inputs=as_logged, is_async=is_async)
 
     @hook_impl

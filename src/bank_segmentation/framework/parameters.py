@@ -61,8 +61,7 @@ def key_origins(conf_dirs: Iterable[Path]) -> dict[str, Path]:
 
 def describe_unknown(unknown: UnknownName, origins: Mapping[str, Path]) -> str:
     """One line for a name the table or the settings do not define, with the closest valid one."""
-    origin = origins.get(unknown.key.split(".", 1)[0])
-    where = f"{_shown(origin)}: " if origin is not None else ""
+    where = _where(unknown.key.split(".", 1)[0], origins)
     closest = difflib.get_close_matches(unknown.name, unknown.valid, n=1)
     hint = f"; did you mean {closest[0]!r}?" if closest else f" (valid: {', '.join(unknown.valid)})"
     return f"{where}{unknown.key}: unknown {unknown.kind} {unknown.name!r}{hint}"
@@ -72,8 +71,7 @@ def describe_problem(problem: Mapping[str, Any], origins: Mapping[str, Path]) ->
     """One line for one validation problem: file, dotted key, what is wrong and what would be valid."""
     location = [str(part) for part in problem["loc"]]
     key = ".".join(location) or "(parameters)"
-    origin = origins.get(location[0]) if location else None
-    where = f"{_shown(origin)}: " if origin is not None else "runtime --params: " if location[:1] else ""
+    where = _where(location[0], origins) if location else ""
     if problem["type"] == "extra_forbidden":
         allowed = allowed_keys(location[:-1])
         closest = difflib.get_close_matches(location[-1], allowed, n=1)
@@ -86,8 +84,12 @@ def describe_problem(problem: Mapping[str, Any], origins: Mapping[str, Path]) ->
     return f"{where}{key}: {problem['msg']} (got {_short(problem.get('input'))})"
 
 
-def _shown(path: Path) -> str:
-    return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
+def _where(top_key: str, origins: Mapping[str, Path]) -> str:
+    """The file a top-level key comes from, as a message prefix (relative to the project when it can be)."""
+    origin = origins.get(top_key)
+    if origin is None:
+        return "runtime --params: "
+    return f"{origin.relative_to(Path.cwd()) if origin.is_relative_to(Path.cwd()) else origin}: "
 
 
 def _short(value: Any) -> str:
@@ -101,17 +103,22 @@ def allowed_keys(path: list[str]) -> list[str]:
     for part in path:
         annotation = _child(annotation, part)
     model = _model_of(annotation)
-    return sorted(field.alias or name for name, field in model.model_fields.items()) if model else []
+    return sorted(_attributes_by_key(model)) if model else []
 
 
 def _child(annotation: Any, part: str) -> Any:
     model = _model_of(annotation)
     if model is not None:
-        fields = {field.alias or name: field for name, field in model.model_fields.items()}
-        return fields[part].annotation if part in fields else None
+        attributes = _attributes_by_key(model)
+        return model.model_fields[attributes[part]].annotation if part in attributes else None
     if get_origin(annotation) in (dict, list):  # a named entry (features.kpis.X) or an item (domain_rules.0)
         return get_args(annotation)[-1]
     return None
+
+
+def _attributes_by_key(model: type[BaseModel]) -> dict[str, str]:
+    """A settings model's attribute names by the key written in the YAML (the alias where there is one)."""
+    return {field.alias or name: name for name, field in model.model_fields.items()}
 
 
 def _model_of(annotation: Any) -> type[BaseModel] | None:
@@ -128,42 +135,41 @@ def fit_catalog_parameters(catalog: Any, parameters: Mapping[str, Any]) -> list[
     one ``params:<key>`` entry per key and nested key.
     """
     tree = parameters[WHOLE_TREE]
-    fitted = fit_to_table(ProjectParameters.model_validate(_plain(dict(tree))))
+    fitted = fit_to_table(ProjectParameters.model_validate(plain(dict(tree))))
     if not fitted.notes:
         return []
     for name in [n for n in catalog.keys() if n.startswith(PARAMS_PREFIX)]:
-        path = name.removeprefix(PARAMS_PREFIX).split(".")
-        if path[0] not in FITTED_BLOCKS:
+        key = name.removeprefix(PARAMS_PREFIX)
+        if key.split(".", 1)[0] not in FITTED_BLOCKS:
             continue
-        current, value = _walk(tree, path), _walk(fitted.parameters, path)
-        if value is _ABSENT or current is _ABSENT or _plain(value) == _plain(current):
+        try:
+            current, value = value_at(tree, key), value_at(fitted.parameters, key)
+        except KeyError:
             continue
-        catalog.save(name, value if isinstance(current, BaseModel) else _plain(value))
+        if plain(value) != plain(current):
+            catalog.save(name, value if isinstance(current, BaseModel) else plain(value))
     return fitted.notes
 
 
-_ABSENT = object()
-
-
-def _walk(value: Any, path: list[str]) -> Any:
-    for part in path:
+def value_at(tree: Any, dotted_key: str) -> Any:
+    """The value at ``dotted_key`` of a parameter tree of dicts and typed settings, as ``params:<key>`` feeds it."""
+    value = tree
+    for part in dotted_key.split("."):
         if isinstance(value, BaseModel):
-            fields = {field.alias or key: key for key, field in type(value).model_fields.items()}
-            value = getattr(value, fields[part]) if part in fields else _ABSENT
+            value = getattr(value, _attributes_by_key(type(value))[part])
         elif isinstance(value, Mapping):
-            value = value.get(part, _ABSENT)
+            value = value[part]
         else:
-            return _ABSENT
-        if value is _ABSENT:
-            return _ABSENT
+            raise KeyError(dotted_key)
     return value
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
+    """Typed settings anywhere in ``value`` turned back into the plain parameter trees they were read from."""
     if isinstance(value, BaseModel):
         return value.model_dump(by_alias=True)
     if isinstance(value, list):
-        return [_plain(item) for item in value]
+        return [plain(item) for item in value]
     if isinstance(value, Mapping):
-        return {key: _plain(item) for key, item in value.items()}
+        return {key: plain(item) for key, item in value.items()}
     return value
