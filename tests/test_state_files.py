@@ -8,6 +8,7 @@ import shutil
 import signal
 import sqlite3
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
+from bank_segmentation.framework.state import sqlite_problem
 from tests.conftest import SERVER_START_SECONDS, kedro_command, kedro_run, mlflow_server
 
 FAST = ("--pipelines", "data_processing")
@@ -56,6 +58,30 @@ def test_a_killed_run_is_closed_as_killed_by_the_next_run(project_copy: Path):
     closed = client.get_run(killed)
     assert closed.info.status == "KILLED" and "killed" in closed.data.tags["error"]
     assert not _running_runs(project_copy)
+
+
+# A writer killed in the middle of a transaction whose changes spilled into the file: SQLite leaves a hot journal.
+_KILLED_WRITER = """
+import os, signal, sqlite3, sys
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("CREATE TABLE runs (payload BLOB)")
+db.execute("INSERT INTO runs VALUES (randomblob(100000))")
+db.execute("PRAGMA cache_size = 1")
+db.execute("BEGIN")
+for _ in range(100):
+    db.execute("INSERT INTO runs VALUES (randomblob(10000))")
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_store_left_by_a_killed_writer_is_sound_and_rolled_back(tmp_path: Path):
+    store = tmp_path / "mlflow.db"
+    subprocess.run([sys.executable, "-c", _KILLED_WRITER, str(store)], check=False)
+    assert (tmp_path / "mlflow.db-journal").exists()  # the interrupted transaction is still pending
+
+    assert sqlite_problem(store) is None
+    with sqlite3.connect(store) as db:
+        assert db.execute("SELECT count(*) FROM runs").fetchone()[0] == 1  # only what was committed
 
 
 def _running_runs(project: Path) -> list[str]:

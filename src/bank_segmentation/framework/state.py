@@ -41,7 +41,10 @@ def sqlite_problem(path: Path) -> str | None:
         if handle.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
             return "it is not a SQLite database (its first bytes are not the SQLite header)"
     try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30) as db:
+        # Read-write (never create): a writer killed mid-transaction leaves a hot journal that only a
+        # connection allowed to write can roll back; a read-only one reports "attempt to write a readonly
+        # database" for a file that is sound.
+        with sqlite3.connect(f"file:{path}?mode=rw", uri=True, timeout=30) as db:
             verdict = db.execute("PRAGMA quick_check").fetchone()[0]
     except sqlite3.DatabaseError as error:
         return f"SQLite cannot read it ({error})"
