@@ -1,7 +1,8 @@
 """Another bank's table onboarded with one file: its schema in a new conf environment, nothing else.
 
-The table has other column names, a plain number (age), a share, numbers written with thousands separators,
-no tenure, and text and label columns the schema does not list. Every setting written for the shipped demo
+The table has other column names, a plain number (age), a share, a ratio, numbers written with thousands
+separators, no tenure, a categorical column (card tier), a label (attrition) and a text column only carried
+(region). Every setting written for the shipped demo
 that names columns it lacks is left out with a note, and the run goes end to end in the table's own terms.
 """
 
@@ -30,7 +31,10 @@ SCHEMA = {
         "Repayments": "amount",
         "Transactions": "count",
         "Full_Repayment_Share": "share",
+        "Utilisation": "ratio",
         "Age": "numeric",
+        "Card_Tier": "categorical",
+        "Attrition": "label",
         "Region": "ignore",
     },
 }
@@ -62,9 +66,16 @@ def other_bank_table(demo: pd.DataFrame) -> pd.DataFrame:
             "Repayments": demo["PAYMENTS"].round(2),
             "Transactions": demo["PURCHASES_TRX"],
             "Full_Repayment_Share": demo["PRC_FULL_PAYMENT"],
+            "Utilisation": (demo["BALANCE"] / demo["CREDIT_LIMIT"]).round(3),
             "Age": rng.integers(20, 80, len(demo)),
+            # the tier follows the limit, attrition is likelier where the card is barely used
+            "Card_Tier": pd.cut(demo["CREDIT_LIMIT"], [0, 2500, 7000, np.inf], labels=["Blue", "Silver", "Gold"]),
+            "Attrition": np.where(
+                rng.random(len(demo)) < np.where(demo["PURCHASES_FREQUENCY"] < 0.2, 0.35, 0.08),
+                "Attrited Customer",
+                "Existing Customer",
+            ),
             "Region": rng.choice(["North", "South", "East"], len(demo)),
-            "Churned": rng.integers(0, 2, len(demo)),
         }
     )
 
@@ -103,29 +114,62 @@ def test_a_column_set_to_ignore_is_carried_to_the_customer_features_but_never_us
     assert "Region" not in model_input.columns
 
 
+def test_the_categorical_and_the_label_are_described_per_segment_never_used_as_features(other_bank):
+    project, table = other_bank["project"], other_bank["table"]
+    catalogue = json.loads((project / "data/08_reporting/segments.json").read_text())
+    assignments = pd.read_parquet(project / "data/07_model_output/segment_assignments.parquet")
+    joined = assignments.merge(table, on="ClientId", validate="one_to_one")
+    model_input = pd.read_parquet(project / "data/05_model_input/model_input.parquet")
+    assert not {"Card_Tier", "Attrition"} & set(model_input.columns)
+
+    by_name = {segment["name"]: segment for segment in catalogue["segments"]}
+    names = pd.read_csv(project / "data/08_reporting/campaign_list.csv").set_index("ClientId")["segment_name"]
+    joined["name"] = names.loc[joined["ClientId"]].to_numpy()
+    for name, members in joined.groupby("name"):
+        attrition = by_name[name]["labels"]["Attrition"]
+        assert attrition["value"] == "Attrited Customer"  # the rarer of the label's two values
+        assert attrition["rate"] == pytest.approx((members["Attrition"] == "Attrited Customer").mean())
+        tiers = by_name[name]["categories"]["Card_Tier"]["shares"]
+        expected = members["Card_Tier"].astype("string").fillna("(missing)").value_counts(normalize=True)
+        assert {tier: tiers[tier] for tier in expected.index} == pytest.approx(expected.to_dict())
+    assert attrition["portfolio_rate"] == pytest.approx((table["Attrition"] == "Attrited Customer").mean())
+    rates = [segment["labels"]["Attrition"]["rate"] for segment in catalogue["segments"]]
+    assert max(rates) > 2 * min(rates)  # attrition follows how the card is used: the segments tell it apart
+
+    html = (project / "data/08_reporting/segmentation_report.html").read_text()
+    assert "Attrition: share of customers with Attrited Customer" in html and "Card Tier: share of each value" in html
+    assert "Attrition = Attrited Customer:" in html  # on every segment card
+
+
 def test_segments_are_named_in_the_tables_own_terms(other_bank):
     catalogue = json.loads((other_bank["project"] / "data/08_reporting/segments.json").read_text())
     names = [segment["name"] for segment in catalogue["segments"]]
     archetypes = {spec["name"] for spec in node_parameters()["reporting"]["naming"]["archetypes"].values()}
-    labels = {column.replace("_", " ").title() for column, role in SCHEMA["columns"].items() if role != "ignore"}
+    text_roles = {"categorical", "label", "ignore"}
+    labels = {column.replace("_", " ").title() for column, role in SCHEMA["columns"].items() if role not in text_roles}
     assert all(names) and len(set(names)) == len(names) and not set(names) & archetypes
     assert all(any(label in name for label in labels) for name in names)
-    assert set(catalogue["segments"][0]["key_statistics"]) <= set(SCHEMA["columns"]) - {"Region"}
+    assert set(catalogue["segments"][0]["key_statistics"]) <= {
+        c for c, role in SCHEMA["columns"].items() if role not in text_roles
+    }
 
 
 def test_the_report_does_not_assume_credit_cards(other_bank):
     html = (other_bank["project"] / "data/08_reporting/segmentation_report.html").read_text()
     assert "<h1>Customer segments</h1>" in html or ">Customer segments<" in html
-    assert "Credit-card customer segments" not in html
+    assert "credit" not in html.lower() and "card holder" not in html.lower()
 
 
-def test_the_campaign_list_is_keyed_by_the_tables_id_column(other_bank):
+def test_the_campaign_list_is_keyed_by_the_tables_id_column_and_carries_its_ignored_column(other_bank):
     campaign = pd.read_csv(other_bank["project"] / "data/08_reporting/campaign_list.csv")
-    assert list(campaign.columns)[0] == "ClientId"
-    assert set(campaign["ClientId"]) == set(other_bank["table"]["ClientId"])
+    assert list(campaign.columns)[:2] == ["ClientId", "Region"]
+    table = other_bank["table"].set_index("ClientId")
+    assert set(campaign["ClientId"]) == set(table.index)
+    assert (campaign["Region"].to_numpy() == table.loc[campaign["ClientId"], "Region"].to_numpy()).all()
 
 
 def test_each_setting_written_for_the_demo_is_fitted_with_one_note(other_bank):
     log = other_bank["log"]
     assert "features.kpis: KPIs left out" in log and "features.groups: derived from the roles" in log
     assert "naming: " in log and "archetypes skipped" in log
+    assert "model_choice.rule.min_coverage: 0, no archetype fits" in log  # coverage would be 0 for every candidate

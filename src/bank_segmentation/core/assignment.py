@@ -23,3 +23,13 @@ def assign_segments(segmentation_model: Pipeline, model_input: pd.DataFrame, sch
             "second_closest_segment": order[:, 1].astype(np.int64),
         }
     )
+
+
+def with_carried_columns(customers: pd.DataFrame, customer_features: pd.DataFrame, schema: Schema) -> pd.DataFrame:
+    """``customers`` with the columns the schema sets to ``ignore`` beside the id, as the table wrote them."""
+    carried = [col for col in schema.columns_with("ignore") if col in customer_features.columns]
+    if not carried:
+        return customers
+    values = customer_features[[schema.id_column, *carried]]
+    merged = customers.merge(values, on=schema.id_column, how="left", validate="one_to_one")
+    return merged[[schema.id_column, *carried, *[c for c in customers.columns if c != schema.id_column]]]

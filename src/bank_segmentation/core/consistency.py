@@ -51,6 +51,7 @@ def unknown_names(parameters: ProjectParameters) -> list[UnknownName]:
     if features.purchase_type.enabled:
         columns = [features.purchase_type.oneoff_column, features.purchase_type.installment_column]
         check("features.purchase_type", "column", [c for c in columns if c is not None], raw)
+    check("features.one_hot", "categorical column", features.one_hot, tuple(schema.columns_with("categorical")))
     for name, members in features.groups.items():
         check(f"features.groups.{name}", "column", members, model_input)
     for index, rule in enumerate(parameters.imputation.domain_rules):

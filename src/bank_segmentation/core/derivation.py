@@ -16,7 +16,7 @@ from bank_segmentation.core.schema import model_input_roles
 from bank_segmentation.core.settings import ProjectParameters
 
 # The parameter blocks fitting may change; every other block is used as written.
-FITTED_BLOCKS = ("features", "imputation", "tuning", "clustering", "reporting")
+FITTED_BLOCKS = ("features", "imputation", "tuning", "clustering", "model_choice", "reporting")
 
 
 @dataclass
@@ -79,12 +79,20 @@ def fit_to_table(parameters: ProjectParameters) -> FittedParameters:
     clustering = parameters.clustering.model_copy(update={"variants": variants, "sweep": sweep})
 
     reporting = _fit_reporting(parameters.reporting.model_dump(), raw, columns, notes)
+    model_choice = parameters.model_choice
+    if not _archetypes_fitting(reporting, columns) and model_choice.rule.min_coverage > 0:
+        # Coverage is the share of customers in archetype-named segments: with no archetype it is 0 everywhere.
+        model_choice = model_choice.model_copy(
+            update={"rule": model_choice.rule.model_copy(update={"min_coverage": 0.0})}
+        )
+        notes.append("model_choice.rule.min_coverage: 0, no archetype fits the table's columns")
     fitted = parameters.model_copy(
         update={
             "features": features,
             "imputation": imputation,
             "tuning": tuning,
             "clustering": clustering,
+            "model_choice": model_choice,
             "reporting": parameters.reporting.model_validate(reporting),
         }
     )
@@ -106,12 +114,17 @@ def _fit_reporting(reporting: dict[str, Any], raw: set[str], columns: set[str], 
         reporting[block][key] = kept
     descriptive = reporting["naming"]["descriptive"]
     descriptive["name_features"] = [c for c in descriptive["name_features"] if c in columns]
-    archetypes = reporting["naming"]["archetypes"].values()
     report = reporting["report"]
-    if not any(set(spec["conditions"]) <= columns for spec in archetypes) and "neutral_title" in report:
+    if not _archetypes_fitting(reporting, columns) and "neutral_title" in report:
         report["title"], report["subtitle"] = report["neutral_title"], report["neutral_subtitle"]
         notes.append("reporting.report: no archetype fits the table's columns, so the report's titles are neutral")
     return reporting
+
+
+def _archetypes_fitting(reporting: Mapping[str, Any], columns: set[str]) -> list[str]:
+    """The archetypes whose conditions name only columns the table has."""
+    archetypes = reporting["naming"]["archetypes"]
+    return [name for name, spec in archetypes.items() if set(spec["conditions"]) <= columns]
 
 
 def _groups_by_role(roles: Mapping[str, str]) -> dict[str, list[str]]:

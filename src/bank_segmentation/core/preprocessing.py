@@ -41,7 +41,7 @@ from sklearn.preprocessing import (
 )
 from sklearn.utils.validation import check_is_fitted
 
-from bank_segmentation.core.schema import model_input_roles
+from bank_segmentation.core.schema import model_input_roles, raw_feature_columns
 from bank_segmentation.core.settings import Features, Schema
 
 HEAVY_TAILED_ROLES = ("amount", "count", "limit", "ratio")
@@ -64,7 +64,7 @@ def feature_space(schema: Schema, features: Features) -> tuple[dict[str, str], d
     """Role of every model-input column and the named column groups (with ``raw`` and ``all``)."""
     roles = model_input_roles(schema, features)
     groups = {name: list(cols) for name, cols in features.groups.items()}
-    groups[RAW_GROUP] = list(schema.feature_columns)
+    groups[RAW_GROUP] = raw_feature_columns(schema, features)
     groups[ALL_GROUP] = list(roles)
     return roles, groups
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -20,6 +20,11 @@ TOP_FEATURES = "top_features"
 STATS = ("mean", "median", "z", "pct")
 SEP = "__"
 PURCHASE_TYPE = PURCHASE_TYPE_PREFIX.rstrip("_")  # the categorical column of customer_features
+VALUE_SEP = "="  # a text column's value in the profiles: ``REGION=North__share``
+MISSING_VALUE = "(missing)"
+OTHER_VALUES = "(other)"
+# Values a label uses for "yes, it happened" (churned, defaulted): its rate is the share of customers with it.
+POSITIVE_LABELS = ("1", "true", "yes", "y")
 
 
 def stat_column(feature: str, stat: str) -> str:
@@ -43,9 +48,13 @@ def profile_matrix(profiles: pd.DataFrame, stat: str) -> pd.DataFrame:
 
 def portfolio_means(profiles: pd.DataFrame) -> pd.Series:
     """Portfolio mean of every feature: segment means weighted by segment size."""
-    means = profile_matrix(profiles, "mean")
+    return portfolio_average(profiles, profile_matrix(profiles, "mean"))
+
+
+def portfolio_average(profiles: pd.DataFrame, matrix: pd.DataFrame) -> pd.Series:
+    """The portfolio's value of each column of a segments x columns ``matrix``: weighted by segment size."""
     weights = profiles.set_index(SEGMENT)[CUSTOMERS]
-    return means.mul(weights, axis=0).sum() / weights.sum()
+    return matrix.mul(weights, axis=0).sum() / weights.sum()
 
 
 def portfolio_frame(customer_features: pd.DataFrame, id_column: str) -> pd.DataFrame:
@@ -70,8 +79,10 @@ def build_segment_profiles(
     segment_assignments: pd.DataFrame,
     id_column: str,
     params: Mapping[str, Any],
+    described: Sequence[str] = (),
 ) -> pd.DataFrame:
-    """One row per segment: size, share, volume shares, top features, mean/median/z/pct."""
+    """One row per segment: size, share, volume shares, top features, mean/median/z/pct, and the share of each
+    value of the ``described`` text columns (categoricals, labels)."""
     frame = customer_features.merge(
         segment_assignments[[id_column, SEGMENT]], on=id_column, how="inner", validate="one_to_one"
     )
@@ -107,7 +118,11 @@ def build_segment_profiles(
     columns = {
         stat_column(feature, stat): stats[stat][feature].to_numpy() for feature in values.columns for stat in STATS
     }
-    table = pd.concat([table, pd.DataFrame(columns, index=table.index)], axis=1)
+    parts = [table, pd.DataFrame(columns, index=table.index)]
+    if described:
+        shares = value_shares(frame, segments, described, int(params["max_values"])).reindex(means.index)
+        parts.append(shares.set_index(table.index))
+    table = pd.concat(parts, axis=1)
     table = table.sort_values([SHARE, SEGMENT], ascending=[False, True], ignore_index=True)
     logger.debug("Profiled %d segments on %d features", len(table), values.shape[1])
     return table
@@ -117,3 +132,53 @@ def _top_features(z_row: pd.Series, count: int) -> str:
     """The ``count`` features furthest from the portfolio, e.g. ``TENURE (-2.4); LIMIT (-0.3)``."""
     top = z_row.abs().sort_values(ascending=False, kind="stable").index[:count]
     return "; ".join(f"{feature} ({z_row[feature]:+.2f})" for feature in top)
+
+
+def value_shares(frame: pd.DataFrame, segments: np.ndarray, columns: Sequence[str], max_values: int) -> pd.DataFrame:
+    """Segments x ``COLUMN=value__share``: each value's share of the segment's customers.
+
+    Values beyond the ``max_values`` most frequent in the portfolio are pooled as ``(other)``; a blank is
+    ``(missing)``.
+    """
+    shares = []
+    for column in columns:
+        values = frame[column].astype("string").fillna(MISSING_VALUE)
+        frequent = values.value_counts(sort=True).index[:max_values]
+        values = values.where(values.isin(frequent), OTHER_VALUES)
+        table = pd.crosstab(segments, values.to_numpy(), normalize="index")
+        ordered = [v for v in [*frequent, OTHER_VALUES] if v in table.columns]
+        table = table[ordered]
+        table.columns = [stat_column(f"{column}{VALUE_SEP}{value}", SHARE) for value in ordered]
+        shares.append(table)
+    return pd.concat(shares, axis=1)
+
+
+def described_values(profiles: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Segments x values of one described text column: the share of each value, indexed by segment."""
+    prefix, suffix = f"{column}{VALUE_SEP}", f"{SEP}{SHARE}"
+    columns = [c for c in profiles.columns if c.startswith(prefix) and c.endswith(suffix)]
+    matrix = profiles.set_index(SEGMENT)[columns]
+    matrix.columns = [c[len(prefix) : -len(suffix)] for c in columns]
+    return matrix
+
+
+def positive_value(portfolio_shares: pd.Series) -> str | None:
+    """The value a label's rate counts: its "yes" (1, true, yes), else the rarer of exactly two values, else None.
+
+    ``portfolio_shares`` maps each value of the label to its share of the portfolio.
+    """
+    values = [v for v in portfolio_shares.index if v not in (MISSING_VALUE, OTHER_VALUES)]
+    for value in values:
+        text = str(value).strip().lower()
+        if text in POSITIVE_LABELS or _is_one(text):
+            return value
+    if len(values) == 2:
+        return str(portfolio_shares[values].idxmin())
+    return None
+
+
+def _is_one(text: str) -> bool:
+    try:
+        return float(text) == 1.0
+    except ValueError:
+        return False

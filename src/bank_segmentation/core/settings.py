@@ -14,8 +14,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-ROLES = ("amount", "frequency", "count", "limit", "tenure", "numeric", "ratio", "share", "ignore")
-Role = Literal["amount", "frequency", "count", "limit", "tenure", "numeric", "ratio", "share", "ignore"]
+NUMERIC_ROLES = ("amount", "frequency", "count", "limit", "tenure", "numeric", "ratio", "share")
+# Columns read as text: described per segment (categorical, label) or only carried to the outputs (ignore).
+TEXT_ROLES = ("categorical", "label", "ignore")
+ROLES = (*NUMERIC_ROLES, *TEXT_ROLES)
+Role = Literal[
+    "amount", "frequency", "count", "limit", "tenure", "numeric", "ratio", "share", "categorical", "label", "ignore"
+]
 KpiRole = Literal["amount", "ratio", "share"]
 Policy = Literal["quarantine", "repair", "fail"]
 DEFAULT_REFERENCE_SPACE = {"columns": "raw", "log1p": True, "scaler": "standard"}
@@ -53,8 +58,18 @@ class Schema(Strict):
 
     @property
     def feature_columns(self) -> list[str]:
-        """Behavioural columns usable as model features."""
-        return [col for col, role in self.columns.items() if role != "ignore"]
+        """The numeric behavioural columns: read as numbers, imputed, usable as model features."""
+        return self.columns_with(*NUMERIC_ROLES)
+
+    @property
+    def text_columns(self) -> list[str]:
+        """Columns read as text and carried to the outputs: categoricals, labels and ignored columns."""
+        return self.columns_with(*TEXT_ROLES)
+
+    @property
+    def described_columns(self) -> list[str]:
+        """Text columns described per segment (shares of their values; a label's rate): categoricals, labels."""
+        return self.columns_with("categorical", "label")
 
     def columns_with(self, *roles: str) -> list[str]:
         """Columns whose role is one of ``roles``, in declaration order."""
@@ -85,6 +100,9 @@ class Features(Strict):
     kpis: dict[str, Kpi] = Field(default_factory=dict)
     purchase_type: PurchaseType = PurchaseType()
     groups: dict[str, list[str]] = Field(default_factory=dict)
+    # Categorical columns used as model features: each listed value becomes a 0/1 column ``COLUMN=value``
+    # (other values: 0 in all of them). The values are written here so that training and scoring encode alike.
+    one_hot: dict[str, list[str]] = Field(default_factory=dict)
 
     @property
     def active_kpis(self) -> dict[str, Kpi]:

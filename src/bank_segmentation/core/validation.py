@@ -249,8 +249,9 @@ def validate_table(raw: pd.DataFrame, schema: Schema, params: Mapping[str, Any])
         ],
         ignore_index=True,
     )
-    for col in schema.columns_with("ignore"):  # carried as written: never a feature, kept for the outputs
-        parsed[col] = table[col].astype("string").str.strip()
+    for col in schema.text_columns:  # carried as written: never parsed as numbers, kept for the outputs
+        text = table[col].astype("string").str.strip()
+        parsed[col] = text.mask(text.eq(""))
     return _apply_policies(raw, parsed, violations, params, source, extras)
 
 

@@ -32,7 +32,7 @@ def test_campaign_list_is_safe_to_open_in_a_spreadsheet(
     features = features.assign(CUST_ID=features["CUST_ID"].replace(malicious))
     assignments = persona_assignments.assign(CUST_ID=persona_assignments["CUST_ID"].replace(malicious))
     catalogue = segment_catalogue(features, assignments, params, data_params)[2]
-    campaign = build_campaign_list(assignments, catalogue, "CUST_ID", params["campaign"])
+    campaign = build_campaign_list(assignments, catalogue, features, data_params["schema"], params["campaign"])
 
     text = io.StringIO()
     campaign.to_csv(text, index=False)

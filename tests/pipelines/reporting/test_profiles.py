@@ -7,6 +7,9 @@ import pytest
 
 from bank_segmentation.core.profiles import (
     build_segment_profiles,
+    described_values,
+    portfolio_average,
+    positive_value,
     profile_matrix,
 )
 
@@ -80,3 +83,36 @@ def test_profiles_describe_every_raw_column_and_kpi(demo_portfolio, persona_assi
     assert set(numeric) <= set(profile_matrix(profiles, "mean").columns)
     assert profiles["share"].sum() == pytest.approx(1.0)
     assert profiles["purchases_volume_share"].sum() == pytest.approx(1.0)
+
+
+def test_text_columns_are_profiled_as_the_share_of_each_value(hand_case):
+    features, assignments = hand_case
+    features = features.assign(
+        TIER=["Gold", "Blue", None, "Blue"], CHURNED=["yes", "no", "no", "yes"], REGION=["N", "S", "E", "W"]
+    )
+    params = {**PARAMS, "max_values": 3}
+    profiles = build_segment_profiles(features, assignments, "CUST_ID", params, described=["TIER", "CHURNED"])
+
+    tier = described_values(profiles, "TIER")
+    assert list(tier.columns) == ["Blue", "Gold", "(missing)"] and tier.loc[20, "Blue"] == 1.0
+    assert tier.loc[10].to_dict() == pytest.approx({"Blue": 1 / 3, "Gold": 1 / 3, "(missing)": 1 / 3})
+    fewer = build_segment_profiles(features, assignments, "CUST_ID", {**params, "max_values": 1}, described=["TIER"])
+    assert described_values(fewer, "TIER").loc[10].to_dict() == pytest.approx({"Blue": 1 / 3, "(other)": 2 / 3})
+    churned = described_values(profiles, "CHURNED")
+    assert churned.loc[10, "yes"] == pytest.approx(1 / 3) and churned.loc[20, "yes"] == 1.0
+    assert not [c for c in profiles.columns if c.startswith("REGION")]  # not described: only carried
+    assert positive_value(portfolio_average(profiles, churned)) == "yes"
+
+
+@pytest.mark.parametrize(
+    ("shares", "counted"),
+    [
+        ({"0": 0.8, "1": 0.2}, "1"),
+        ({"0.0": 0.7, "1.0": 0.3}, "1.0"),
+        ({"False": 0.9, "True": 0.1}, "True"),
+        ({"Existing Customer": 0.84, "Attrited Customer": 0.16}, "Attrited Customer"),  # the rarer of two
+        ({"A": 0.5, "B": 0.3, "C": 0.2}, None),  # three values: shares only
+    ],
+)
+def test_a_labels_rate_counts_its_yes_or_the_rarer_of_two_values(shares, counted):
+    assert positive_value(pd.Series(shares)) == counted

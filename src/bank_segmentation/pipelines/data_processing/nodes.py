@@ -14,6 +14,7 @@ from bank_segmentation.core.schema import (
     PURCHASE_TYPE_PREFIX,
     PURCHASE_TYPES,
     model_input_roles,
+    one_hot_columns,
 )
 from bank_segmentation.core.settings import Features, Kpi, Schema
 from bank_segmentation.core.spreadsheet import spreadsheet_safe
@@ -80,10 +81,14 @@ def engineer_features(customers_clean: pd.DataFrame, features: Features) -> pd.D
 
 
 def build_model_input(customer_features: pd.DataFrame, schema: Schema, features: Features) -> pd.DataFrame:
-    """Keep the id and every numeric model-input column; one-hot encode the purchase type."""
+    """Keep the id and every numeric model-input column; one-hot encode the categoricals and the purchase type."""
     model_input = customer_features[[schema.id_column]].copy()
+    encoded = one_hot_columns(features)
     for col, role in model_input_roles(schema, features).items():
-        if role == "indicator":
+        if col in encoded:
+            column, value = encoded[col]
+            model_input[col] = customer_features[column].eq(value).fillna(False).astype("float64")
+        elif role == "indicator":
             kind = col.removeprefix(PURCHASE_TYPE_PREFIX).lower()
             model_input[col] = customer_features[PURCHASE_TYPE].eq(kind).astype("float64")
         else:

@@ -9,13 +9,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bank_segmentation.core.assignment import with_carried_columns
 from bank_segmentation.core.naming import feature_label
 from bank_segmentation.core.profiles import (
     CUSTOMERS,
     SEGMENT,
     SHARE,
+    described_values,
+    portfolio_average,
     portfolio_frame,
     portfolio_means,
+    positive_value,
     profile_matrix,
 )
 from bank_segmentation.core.schema import model_input_roles
@@ -115,6 +119,9 @@ def build_segment_catalogue(
         f for f in schema.feature_columns if f in means.columns
     ]
     volumes = [c for c in profiles.columns if c.endswith(VOLUME_SUFFIX)]
+    described = {column: described_values(profiles, column) for column in schema.described_columns}
+    portfolio_shares = {column: portfolio_average(profiles, shares) for column, shares in described.items()}
+    positives = {column: positive_value(portfolio_shares[column]) for column in schema.columns_with("label")}
     segments = []
     for row in named.to_dict("records"):
         seg = row[SEGMENT]
@@ -150,19 +157,63 @@ def build_segment_catalogue(
                     }
                     for f in key_statistics
                 },
+                "categories": {
+                    column: _value_shares(column, described[column].loc[seg], portfolio_shares[column], labels)
+                    for column in schema.columns_with("categorical")
+                },
+                "labels": {
+                    column: _label_rate(
+                        column, described[column].loc[seg], portfolio_shares[column], positives[column], labels
+                    )
+                    for column in schema.columns_with("label")
+                },
                 "recommendations": recommendations(archetype, bool(row["micro_segment"]), playbook),
             }
         )
     return {"customers": int(profiles[CUSTOMERS].sum()), "segments": segments}
 
 
+def _value_shares(column: str, shares: pd.Series, portfolio: pd.Series, labels: Mapping[str, str]) -> dict[str, Any]:
+    """A text column in one segment: the share of each value beside the portfolio's, most frequent first."""
+    ordered = shares.sort_values(ascending=False, kind="stable")
+    shown = [value for value, share in ordered.items() if round(share, 2) or round(portfolio[value], 2)]
+    label = feature_label(column, labels)
+    return {
+        "label": label,
+        "shares": {value: float(share) for value, share in ordered.items()},
+        "portfolio_shares": {value: float(portfolio[value]) for value in ordered.index},
+        "text": f"{label}: "
+        + "; ".join(f"{value} {ordered[value]:.0%} (portfolio {portfolio[value]:.0%})" for value in shown),
+    }
+
+
+def _label_rate(
+    column: str, shares: pd.Series, portfolio: pd.Series, positive: str | None, labels: Mapping[str, str]
+) -> dict[str, Any]:
+    """A label in one segment: its rate (share of customers with the counted value) beside the portfolio's."""
+    described = _value_shares(column, shares, portfolio, labels)
+    if positive is None:  # a label with more than two values: its shares say it all
+        return {**described, "value": None, "rate": None, "portfolio_rate": None}
+    rate, portfolio_rate = float(shares[positive]), float(portfolio[positive])
+    return {
+        **described,
+        "value": positive,
+        "rate": rate,
+        "portfolio_rate": portfolio_rate,
+        "text": f"{described['label']} = {positive}: {rate:.0%} of the segment (portfolio {portfolio_rate:.0%})",
+    }
+
+
 def build_campaign_list(
     segment_assignments: pd.DataFrame,
     segment_catalogue: Mapping[str, Any],
-    id_column: str,
+    customer_features: pd.DataFrame,
+    schema: Schema,
     params: Mapping[str, Any],
 ) -> pd.DataFrame:
-    """One row per customer: id, segment name, recommended action and channel, spreadsheet-safe."""
+    """One row per customer: id, the columns carried as written, segment name, action and channel,
+    spreadsheet-safe."""
+    id_column = schema.id_column
     by_id = {
         seg["id"]: (
             seg["name"],
@@ -182,7 +233,8 @@ def build_campaign_list(
         }
     )
     logger.info("Campaign list: %d customers in %d segments", len(campaign), len(by_id))
-    return spreadsheet_safe(campaign)
+    features = customer_features.assign(**{id_column: customer_features[id_column].astype(str)})
+    return spreadsheet_safe(with_carried_columns(campaign, features, schema))
 
 
 def _plain(value: Any) -> Any:

@@ -9,6 +9,7 @@ import pandas as pd
 from bank_segmentation.core import naming
 from bank_segmentation.core.package import build_package
 from bank_segmentation.core.profiles import build_segment_profiles
+from bank_segmentation.core.settings import Schema
 from bank_segmentation.pipelines.reporting.exports import (
     build_campaign_list,
     build_segment_catalogue,
@@ -26,6 +27,15 @@ from bank_segmentation.pipelines.reporting.render import (
 from bank_segmentation.pipelines.reporting.report import render_report
 
 logger = logging.getLogger(__name__)
+
+
+def profile_segments(
+    customer_features: pd.DataFrame, segment_assignments: pd.DataFrame, schema: Schema, params: Mapping[str, Any]
+) -> pd.DataFrame:
+    """Profile every segment: its numbers, and the share of each value of its categorical and label columns."""
+    return build_segment_profiles(
+        customer_features, segment_assignments, schema.id_column, params, described=schema.described_columns
+    )
 
 
 def name_segments(profiles: pd.DataFrame, params: Mapping[str, Any], labels: Mapping[str, str]) -> pd.DataFrame:
@@ -52,7 +62,7 @@ def package_segmentation(
 __all__ = [
     "build_campaign_list",
     "build_segment_catalogue",
-    "build_segment_profiles",
+    "profile_segments",
     "eda_figures",
     "name_segments",
     "package_segmentation",

@@ -12,10 +12,10 @@ from .figures import (
 from .nodes import (
     build_campaign_list,
     build_segment_catalogue,
-    build_segment_profiles,
     eda_figures,
     name_segments,
     package_segmentation,
+    profile_segments,
     render_plotly_figures,
     render_report,
     render_report_images,
@@ -34,13 +34,8 @@ def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline(
         [
             Node(
-                func=build_segment_profiles,
-                inputs=[
-                    "customer_features",
-                    "segment_assignments",
-                    "params:schema.id_column",
-                    "params:reporting.profiles",
-                ],
+                func=profile_segments,
+                inputs=["customer_features", "segment_assignments", "params:schema", "params:reporting.profiles"],
                 outputs="segment_profiles",
                 name="build_segment_profiles",
             ),
@@ -81,7 +76,8 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs=[
                     "segment_assignments",
                     "segment_catalogue",
-                    "params:schema.id_column",
+                    "customer_features",
+                    "params:schema",
                     "params:reporting.campaign",
                 ],
                 outputs="campaign_list",

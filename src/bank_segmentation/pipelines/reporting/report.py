@@ -28,7 +28,8 @@ CANDIDATE_ROWS = 12
 GLOSSARY = (
     (
         "Segment",
-        "A group of customers K-means put together because they use the card alike. Segment numbers "
+        "A group of customers K-means put together because they behave alike in the columns the model uses. "
+        "Segment numbers "
         "are arbitrary and change with every fit; names come from each segment's profile.",
     ),
     (
@@ -127,6 +128,9 @@ def _card(segment: Mapping[str, Any], index: int) -> str:
     elif not segment["matched"]:
         badges += '<span class="badge grey">no archetype</span>'
     traits = "".join(f"<li>{h(t)}</li>" for t in segment["traits"])
+    described = [*segment.get("labels", {}).values(), *segment.get("categories", {}).values()]
+    who = "".join(f"<li>{h(d['text'])}</li>" for d in described)
+    who = f"<h4>Who they are</h4><ul>{who}</ul>" if who else ""
     missed = segment.get("conditions_missed") or []
     partial = (
         f'<p class="risk">Partial match: does not meet {h(", ".join(missed))} of this archetype.</p>'
@@ -139,7 +143,7 @@ def _card(segment: Mapping[str, Any], index: int) -> str:
 <h3 class="segment-name">{h(segment["name"])}{badges}</h3>
 <div class="share">{segment["share"]:.1%} of customers ({segment["customers"]:,})</div>
 <p>{h(segment["description"])}</p>{partial}
-<h4>What defines it (typical customer)</h4><ul>{traits}</ul>
+<h4>What defines it (typical customer)</h4><ul>{traits}</ul>{who}
 <h4>What to do</h4><p><strong>{h(recs["objective"])}</strong></p><ul>{offers}</ul>
 <p>Channel: {h(recs["channel"])}<br>KPI to track: {h(recs["kpi"])}</p>
 <p class="risk">Risk / compliance: {h(recs["risk_note"])}</p>{note}
@@ -153,6 +157,11 @@ def _summary(catalogue: Mapping[str, Any], selection: Mapping[str, Any]) -> str:
     named = sum(s["share"] for s in segments if s.get("match", "full" if s["matched"] else "none") == "full")
     chosen = (selection or {}).get("chosen", {})
     agreement = (chosen.get("metrics") or {}).get("agreement")
+    archetyped = (
+        f"{named:.0%} of them sit in segments named after a marketing archetype."
+        if any(s["matched"] for s in segments)
+        else "No segment matches a marketing archetype: each is named after the features that set it apart."
+    )
     reproducible = (
         f" Refitting on other samples of customers finds the same segments (agreement {agreement:.2f} of 1)."
         if agreement is not None
@@ -160,7 +169,7 @@ def _summary(catalogue: Mapping[str, Any], selection: Mapping[str, Any]) -> str:
     )
     return (
         f"<p>{catalogue['customers']:,} customers were split into {len(segments)} segments; "
-        f"{named:.0%} of them sit in segments named after a marketing archetype.{reproducible} Names come from "
+        f"{archetyped}{reproducible} Names come from "
         "each segment's typical customer, never from a cluster number; recommended actions come from the "
         "marketing playbook in <code>conf/base/parameters_reporting.yml</code>.</p>"
         f'<div class="cards">{cards}</div>'
@@ -189,13 +198,36 @@ def _segments(catalogue: Mapping[str, Any], images: Mapping[str, str]) -> str:
         "<p>The typical (median) customer of each segment; frequencies and shares in % of months or spend, "
         "tenure in months, amounts in the currency of the source table.</p>"
         + _table(headers, rows, numeric={1})
-        + "<h3>Share of the portfolio's volumes</h3>"
-        + _table(volume_headers, volumes)
+        + (
+            ("<h3>Share of the portfolio's volumes</h3>" + _table(volume_headers, volumes))
+            if volume_headers[1:]
+            else ""
+        )
+        + _described_tables(segments)
         + _figure(images, "segment_sizes", "Segment sizes")
         + _figure(images, "profile_heatmap", "What sets each segment apart (z-scores of segment averages)")
         + _figure(images, "snake_plot", "Snake plot of the segment profiles")
         + _figure(images, "segment_map", "Segment map (2-D PCA of the common reference space)")
     )
+
+
+def _described_tables(segments: Sequence[Mapping[str, Any]]) -> str:
+    """One table per label (its rate per segment) and per categorical column (the share of each value)."""
+    if not segments:
+        return ""
+    parts = []
+    for kind in ("labels", "categories"):
+        for column, first in segments[0].get(kind, {}).items():
+            values = list(first["portfolio_shares"])
+            if kind == "labels" and first.get("value") is not None:
+                values = [first["value"]]
+                title = f"{first['label']}: share of customers with {first['value']}"
+            else:
+                title = f"{first['label']}: share of each value"
+            rows = [[s["name"]] + [f"{s[kind][column]['shares'][v]:.0%}" for v in values] for s in segments]
+            rows.append(["whole portfolio"] + [f"{first['portfolio_shares'][v]:.0%}" for v in values])
+            parts.append(f"<h3>{h(title)}</h3>" + _table(["segment", *values], rows))
+    return "".join(parts)
 
 
 def _percent(value: Any) -> str:

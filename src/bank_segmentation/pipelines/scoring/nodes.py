@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bank_segmentation.core.assignment import assign_segments
+from bank_segmentation.core.assignment import assign_segments, with_carried_columns
 from bank_segmentation.core.package import distance_thresholds, training_percentile, training_shares
 from bank_segmentation.core.settings import Schema
 from bank_segmentation.core.spreadsheet import spreadsheet_safe
@@ -164,13 +164,20 @@ def measure_drift(
     return report
 
 
-def export_scored_customers(scored_assignments: pd.DataFrame, segmentation_package: Mapping[str, Any]) -> pd.DataFrame:
-    """Scored customers with their segment's name and recommended action, safe to open in a spreadsheet."""
+def export_scored_customers(
+    scored_assignments: pd.DataFrame,
+    segmentation_package: Mapping[str, Any],
+    customers_to_score_features: pd.DataFrame,
+    schema: Schema,
+) -> pd.DataFrame:
+    """Scored customers with the columns carried as written, their segment's name and recommended action,
+    safe to open in a spreadsheet."""
     segments = segmentation_package["segments"][["segment", "name", "recommended_action"]]
     names = segments.rename(columns={"name": "segment_name"})
     named = scored_assignments.merge(names, on="segment", how="left", validate="many_to_one")
     first = list(scored_assignments.columns[:2]) + ["segment_name", "recommended_action"]
-    return spreadsheet_safe(named[first + [col for col in named.columns if col not in first]])
+    ordered = named[first + [col for col in named.columns if col not in first]]
+    return spreadsheet_safe(with_carried_columns(ordered, customers_to_score_features, schema))
 
 
 def log_drift_metrics(drift_report: dict[str, Any]) -> None:

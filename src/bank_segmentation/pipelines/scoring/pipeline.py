@@ -37,7 +37,12 @@ def create_pipeline(**kwargs: Any) -> Pipeline:
             ),
             Node(
                 func=export_scored_customers,
-                inputs=["scored_assignments_flagged", "segmentation_package"],
+                inputs=[
+                    "scored_assignments_flagged",
+                    "segmentation_package",
+                    "customers_to_score_features",
+                    "params:schema",
+                ],
                 outputs="scored_customers",
                 name="export_scored_customers",
             ),
