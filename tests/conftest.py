@@ -152,6 +152,35 @@ def kedro_run(project: Path, *args: str, tracking_uri: str | None = None) -> sub
     return subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=600)
 
 
+class BackgroundRun:
+    """``kedro run`` started in the background, its output going to a file.
+
+    To a file, as a terminal takes it: an unread pipe fills up and stalls the run (and, holding a lock, the runs
+    beside it).
+    """
+
+    def __init__(self, project: Path, *args: str, name: str = "run", tracking_uri: str | None = None) -> None:
+        command, env = kedro_command(project, *args, tracking_uri=tracking_uri)
+        stem = f"{name}.{len(list(project.glob(f'{name}.*.stderr')))}"
+        self.log = project / f"{stem}.stderr"
+        with self.log.open("w") as err, (project / f"{stem}.stdout").open("w") as out:
+            self.process = subprocess.Popen(command, cwd=project, env=env, stdout=out, stderr=err)
+
+    @property
+    def output(self) -> str:
+        """What the run has written to stderr so far (its logs and messages)."""
+        return self.log.read_text(errors="replace")
+
+    def wait(self, timeout: float) -> int:
+        """The exit code; a run still going after ``timeout`` seconds is killed and fails the test."""
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise AssertionError(f"the run did not end within {timeout:.0f} s: {self.output[-3000:]}") from None
+
+
 def free_local_port() -> int:
     """A port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as sock:

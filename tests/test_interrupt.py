@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import signal
 import sqlite3
-import subprocess
 import time
 from pathlib import Path
 
-from tests.conftest import kedro_command, kedro_run
+from tests.conftest import BackgroundRun, kedro_run
 
 STUDY_DB = "data/06_models/optuna.db"
 
@@ -26,25 +25,14 @@ def trial_counts(project: Path) -> dict[str, int]:
 
 
 def test_ctrl_c_during_tuning_leaves_a_study_the_next_run_continues(project_copy: Path):
-    command, env = kedro_command(
-        project_copy, "--pipelines", "data_processing,tuning", "--params", "tuning.study.n_trials=200"
-    )
-    # stderr to a file, as a terminal takes it: an unread pipe fills up and stalls the run it watches
-    log = project_copy / "interrupted_run.log"
-    with log.open("w") as stderr:
-        run = subprocess.Popen(command, cwd=project_copy, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
+    run = BackgroundRun(project_copy, "--pipelines", "data_processing,tuning", "--params", "tuning.study.n_trials=200")
     deadline = time.monotonic() + 400
     while trial_counts(project_copy).get("COMPLETE", 0) < 3:
-        assert run.poll() is None, f"the run ended before it was interrupted: {log.read_text()[-2000:]}"
+        assert run.process.poll() is None, f"the run ended before it was interrupted: {run.output[-2000:]}"
         assert time.monotonic() < deadline, "no tuning trial completed in time"
         time.sleep(1)
-    run.send_signal(signal.SIGINT)
-    try:
-        run.wait(timeout=120)
-    except subprocess.TimeoutExpired:
-        run.kill()
-        raise AssertionError(f"Ctrl-C did not stop the run within 120 s: {log.read_text()[-3000:]}") from None
-    assert run.returncode != 0
+    run.process.send_signal(signal.SIGINT)
+    assert run.wait(timeout=120) != 0
     completed_before = trial_counts(project_copy).get("COMPLETE", 0)
     assert completed_before < 200
 

@@ -25,7 +25,7 @@ import yaml
 from mlflow.tracking import MlflowClient
 
 from bank_segmentation.framework.runs import MANIFEST, PUBLISHED_MARK, RUNS_DIR, prune_runs
-from tests.conftest import kedro_command, kedro_run, make_project_copy, read_output
+from tests.conftest import BackgroundRun, kedro_command, kedro_run, make_project_copy, read_output
 
 PINNED = "model_choice.mode=pinned,model_choice.pinned.variant=seed_baseline"
 MODEL_DIR = Path("data/06_models/segmentation_model.pkl")
@@ -75,15 +75,9 @@ def published_project(first_published_run: Path, tmp_path: Path, monkeypatch: py
 def test_concurrent_runs_each_produce_their_own_complete_result(published_project: Path):
     # after a first run (k=5) that created the stores, three runs at once, as a scheduler and two analysts would
     keep_all = "runs.keep=10"  # every run folder stays, to be checked
-    commands = [kedro_command(published_project, *pinned(k, keep_all)) for k in (4, 6, 7)]
-    processes = [
-        subprocess.Popen(
-            cmd, cwd=published_project, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-        )
-        for cmd, env in commands
-    ]
-    errors = [proc.communicate(timeout=900)[1] for proc in processes]
-    assert [p.returncode for p in processes] == [0, 0, 0], [e[-2000:] for e in errors]
+    runs = [BackgroundRun(published_project, *pinned(k, keep_all)) for k in (4, 6, 7)]
+    codes = [run.wait(timeout=900) for run in runs]
+    assert codes == [0, 0, 0], [run.output[-2000:] for run in runs]
 
     runs = sorted(p for p in (published_project / RUNS_DIR).iterdir() if (p / PUBLISHED_MARK).exists())
     assert len(runs) == 4

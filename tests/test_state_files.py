@@ -18,7 +18,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from bank_segmentation.framework.state import sqlite_problem
-from tests.conftest import SERVER_START_SECONDS, kedro_command, kedro_run, mlflow_server
+from tests.conftest import SERVER_START_SECONDS, BackgroundRun, kedro_command, kedro_run, mlflow_server
 
 FAST = ("--pipelines", "data_processing")
 
@@ -158,16 +158,14 @@ def test_a_copied_project_keeps_its_artifacts_inside_it(project_copy: Path, tmp_
 def test_a_server_lost_mid_run_stops_the_run_quickly_and_publishes_nothing(project_copy: Path, tmp_path: Path):
     deadline = time.monotonic() + SERVER_START_SECONDS + 120
     with mlflow_server(tmp_path / "server.db") as uri:  # stopped when the run has reached its model input
-        command, env = kedro_command(project_copy, tracking_uri=uri)
-        run = subprocess.Popen(
-            command, cwd=project_copy, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-        )
+        run = BackgroundRun(project_copy, tracking_uri=uri)
         while not list((project_copy / "data/runs").glob("*/data/05_model_input/model_input.parquet")):
-            assert run.poll() is None and time.monotonic() < deadline, run.stderr.read()[-2000:]
+            assert run.process.poll() is None and time.monotonic() < deadline, run.output[-2000:]
             time.sleep(0.2)
     lost = time.monotonic()
-    _, stderr = run.communicate(timeout=300)
-    assert run.returncode == 2, stderr[-3000:]
+    returncode = run.wait(timeout=300)
+    stderr = run.output
+    assert returncode == 2, stderr[-3000:]
     assert time.monotonic() - lost < 45
     assert "stopped answering during the run" in stderr and "tracking.on_unreachable=continue" in stderr
     assert "Traceback" not in stderr and len(stderr.splitlines()) < 40

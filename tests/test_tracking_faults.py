@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
-import subprocess
 import time
 
 import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
-from tests.conftest import free_local_port, kedro_command, kedro_run
+from tests.conftest import BackgroundRun, free_local_port, kedro_run
 
 
 def test_unreachable_server_stops_the_run_quickly_and_says_what_to_do(project_copy):
@@ -52,13 +51,9 @@ def test_failed_run_is_marked_failed_in_mlflow_with_its_error(run_pipeline, proj
 def test_two_first_runs_at_once_share_fresh_stores_without_corrupting_them(project_copy):
     assert not (project_copy / "mlflow.db").exists() and not (project_copy / "data/06_models/optuna.db").exists()
     args = ("--pipelines", "data_processing,tuning", "--params", "tuning.study.n_trials=3")
-    runs = [kedro_command(project_copy, *args) for _ in range(2)]
-    processes = [
-        subprocess.Popen(cmd, cwd=project_copy, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        for cmd, env in runs
-    ]
-    outputs = [proc.communicate(timeout=600)[0] for proc in processes]
-    assert [proc.returncode for proc in processes] == [0, 0], outputs[0][-1500:] + outputs[1][-1500:]
+    runs = [BackgroundRun(project_copy, *args) for _ in range(2)]
+    codes = [run.wait(timeout=600) for run in runs]
+    assert codes == [0, 0], runs[0].output[-1500:] + runs[1].output[-1500:]
     for store in ("mlflow.db", "data/06_models/optuna.db"):
         with sqlite3.connect(project_copy / store) as db:
             assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",), store
