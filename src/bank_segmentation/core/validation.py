@@ -71,7 +71,12 @@ def match_columns(raw: pd.DataFrame, schema: Schema, source: str) -> tuple[pd.Da
             renames[col] = wanted[key]
         else:
             extras.append(str(col))
-    missing = [col for col in wanted.values() if col not in renames.values()]
+    absent = [col for col in wanted.values() if col not in renames.values()]
+    # An outcome (label) is unknown for customers scored before it happens; a carried column is a courtesy.
+    optional = [col for col in absent if col in schema.columns_with("label", "ignore")]
+    if optional:
+        logger.warning("%s: no column %s: left blank in the outputs", source, ", ".join(optional))
+    missing = [col for col in absent if col not in optional]
     if missing:
         found = ", ".join(map(str, raw.columns[:8])) + (" ..." if raw.shape[1] > 8 else "")
         hint = " (the file has a single column: is the delimiter one of , ; tab |?)" if raw.shape[1] == 1 else ""
@@ -81,7 +86,8 @@ def match_columns(raw: pd.DataFrame, schema: Schema, source: str) -> tuple[pd.Da
             column=missing[0],
             rule="required_columns",
         )
-    return raw.rename(columns=renames)[list(wanted.values())], extras
+    table = raw.rename(columns=renames).assign(**dict.fromkeys(optional, pd.NA))
+    return table[list(wanted.values())], extras
 
 
 def parse_numbers(text: pd.Series, style: NumberFormat, decimal: str = ".") -> tuple[pd.Series, pd.Series]:

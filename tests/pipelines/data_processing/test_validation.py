@@ -213,3 +213,19 @@ def test_numeric_ratio_and_share_roles_get_their_own_rules(demo_raw, dp_params):
     assert kept.loc[ids[3], "PAYMENTS"] == -50.0
     assert rejected["reasons"].tolist() == ["non_negative: BALANCE=-1.5"] and ids[4] not in kept.index
     assert kept.loc[ids[5], "PRC_FULL_PAYMENT"] == 1.0
+
+
+def test_a_label_or_carried_column_may_be_absent_a_categorical_may_not(demo_raw, dp_params):
+    """Customers scored before their outcome is known have no label column: they are scored all the same."""
+    raw = demo_raw.assign(TIER="Gold")
+    raw.attrs = dict(demo_raw.attrs)
+    columns = {**dp_params["schema"].columns, "CHURNED": "label", "REGION": "ignore", "TIER": "categorical"}
+    schema = dp_params["schema"].model_copy(update={"columns": columns})
+    kept, rejected, _ = validate_customers(raw, schema, dp_params["validation"])
+    assert len(kept) + len(rejected) == len(raw) and kept[["CHURNED", "REGION"]].isna().all().all()
+    assert (kept["TIER"] == "Gold").all()
+
+    without_tier = demo_raw.copy()
+    without_tier.attrs = dict(demo_raw.attrs)
+    with pytest.raises(DataContractError, match="TIER"):
+        validate_customers(without_tier, schema, dp_params["validation"])
