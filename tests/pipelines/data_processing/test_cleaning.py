@@ -7,7 +7,10 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from bank_segmentation.core.settings import Features
+from bank_segmentation.core.consistency import unknown_names
+from bank_segmentation.core.preprocessing import feature_space
+from bank_segmentation.core.settings import Features, ProjectParameters
+from bank_segmentation.framework.parameters import plain
 from bank_segmentation.pipelines.data_processing.nodes import (
     build_model_input,
     engineer_features,
@@ -15,6 +18,7 @@ from bank_segmentation.pipelines.data_processing.nodes import (
     learn_imputer,
     validate_customers,
 )
+from tests.workspace import node_parameters
 
 
 @pytest.fixture
@@ -94,3 +98,28 @@ def test_a_kpi_with_an_unknown_role_is_refused_when_the_settings_are_read(dp_par
     features["kpis"]["LIMIT_USAGE"]["role"] = "ratoi"
     with pytest.raises(ValidationError, match=r"kpis\.LIMIT_USAGE\.role[\s\S]*'amount', 'ratio' or 'share'"):
         Features.model_validate(features)
+
+
+def test_one_hot_turns_listed_values_of_a_categorical_into_features_of_the_raw_group(demo_raw, dp_params):
+    raw = demo_raw.assign(TIER=np.resize(["Gold", "Blue", "Platinum", ""], len(demo_raw)))
+    raw.attrs = dict(demo_raw.attrs)
+    schema = dp_params["schema"].model_copy(update={"columns": {**dp_params["schema"].columns, "TIER": "categorical"}})
+    features = dp_params["features"].model_copy(update={"one_hot": {"TIER": ["Gold", "Blue"]}})
+    kept, _, _ = validate_customers(raw, schema, dp_params["validation"])
+    clean, _ = impute_customers(kept, learn_imputer(kept, schema, dp_params["imputation"]))
+    model_input = build_model_input(engineer_features(clean, features), schema, features)
+
+    tier = kept["TIER"].fillna("").to_numpy(dtype=str)
+    assert (model_input["TIER=Gold"].to_numpy() == (tier == "Gold")).all()
+    assert (model_input["TIER=Blue"].to_numpy() == (tier == "Blue")).all() and model_input["TIER=Blue"].sum() > 0
+    assert "TIER" not in model_input.columns and "TIER=Platinum" not in model_input.columns  # not listed: all 0
+    roles, groups = feature_space(schema, features)
+    assert roles["TIER=Gold"] == "indicator" and {"TIER=Gold", "TIER=Blue"} <= set(groups["raw"])
+
+
+def test_one_hot_of_a_column_that_is_not_categorical_is_named_before_anything_runs():
+    tree = plain(node_parameters())
+    tree["features"]["one_hot"] = {"BALANCE": ["1"], "TEIR": ["Gold"]}
+    parameters = ProjectParameters.model_validate(tree)
+    found = {(unknown.key, unknown.name) for unknown in unknown_names(parameters)}
+    assert found == {("features.one_hot", "BALANCE"), ("features.one_hot", "TEIR")}
