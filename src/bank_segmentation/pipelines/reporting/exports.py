@@ -29,6 +29,7 @@ from bank_segmentation.core.spreadsheet import spreadsheet_safe
 logger = logging.getLogger(__name__)
 
 VOLUME_SUFFIX = "_volume_share"
+SUMMARY_VALUES = 2  # values of a categorical column named on a segment card (segments.json holds them all)
 
 
 def profile_roles(schema: Schema, features: Features) -> dict[str, str]:
@@ -182,9 +183,14 @@ def _value_shares(column: str, shares: pd.Series, portfolio: pd.Series, labels: 
         "label": label,
         "shares": {value: float(share) for value, share in ordered.items()},
         "portfolio_shares": {value: float(portfolio[value]) for value in ordered.index},
-        "text": f"{label}: "
-        + "; ".join(f"{value} {ordered[value]:.0%} (portfolio {portfolio[value]:.0%})" for value in shown),
+        "text": f"{label}: " + "; ".join(_share_text(value, ordered, portfolio) for value in shown),
+        # the segment card's line: its most frequent values
+        "summary": f"{label}: " + "; ".join(_share_text(value, ordered, portfolio) for value in shown[:SUMMARY_VALUES]),
     }
+
+
+def _share_text(value: str, shares: pd.Series, portfolio: pd.Series) -> str:
+    return f"{value} {shares[value]:.0%} (portfolio {portfolio[value]:.0%})"
 
 
 def _label_rate(
@@ -195,12 +201,14 @@ def _label_rate(
     if positive is None:  # a label with more than two values: its shares say it all
         return {**described, "value": None, "rate": None, "portfolio_rate": None}
     rate, portfolio_rate = float(shares[positive]), float(portfolio[positive])
+    text = f"{described['label']} = {positive}: {rate:.0%} of the segment (portfolio {portfolio_rate:.0%})"
     return {
         **described,
         "value": positive,
         "rate": rate,
         "portfolio_rate": portfolio_rate,
-        "text": f"{described['label']} = {positive}: {rate:.0%} of the segment (portfolio {portfolio_rate:.0%})",
+        "text": text,
+        "summary": text,
     }
 
 

@@ -129,7 +129,7 @@ def _card(segment: Mapping[str, Any], index: int) -> str:
         badges += '<span class="badge grey">no archetype</span>'
     traits = "".join(f"<li>{h(t)}</li>" for t in segment["traits"])
     described = [*segment.get("labels", {}).values(), *segment.get("categories", {}).values()]
-    who = "".join(f"<li>{h(d['text'])}</li>" for d in described)
+    who = "".join(f"<li>{h(d['summary'])}</li>" for d in described)
     who = f"<h4>Who they are</h4><ul>{who}</ul>" if who else ""
     missed = segment.get("conditions_missed") or []
     partial = (
@@ -168,7 +168,7 @@ def _summary(catalogue: Mapping[str, Any], selection: Mapping[str, Any]) -> str:
         else ""
     )
     return (
-        f"<p>{catalogue['customers']:,} customers were split into {len(segments)} segments; "
+        f"<p>{catalogue['customers']:,} customers were split into {len(segments)} segments. "
         f"{archetyped}{reproducible} Names come from "
         "each segment's typical customer, never from a cluster number; recommended actions come from the "
         "marketing playbook in <code>conf/base/parameters_reporting.yml</code>.</p>"
