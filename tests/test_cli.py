@@ -57,13 +57,18 @@ def test_a_misspelt_column_and_group_in_an_environment_stop_the_run_with_both_na
     features["features"]["groups"]["spending"][0] = "PURCHASE"  # PURCHASES
     env = project_copy / "conf/otherbank"
     env.mkdir()
-    (env / "parameters_data_processing.yml").write_text(yaml.safe_dump({**schema, **features}))
+    features["features"]["one_hot"] = {"BALANCE": ["1"]}  # not a categorical column
+    (env / "parameters_data_processing.yml").write_text(yaml.safe_dump({**schema, **features, "tunning": {}}))
     tuning = yaml.safe_load((project_copy / "conf/base/parameters_tuning.yml").read_text())
     tuning["tuning"]["search_space"]["groups"][0] = "spendng"  # spending
     (env / "parameters_tuning.yml").write_text(yaml.safe_dump(tuning))
     result = kedro_run(project_copy, "--env", "otherbank")
-    assert result.returncode == 2
+    assert result.returncode == 2 and not (project_copy / "data/runs").exists()  # stopped before anything ran
     assert "Traceback" not in result.stdout + result.stderr
+    assert "4 problem(s) in the parameters" in result.stderr  # a misspelt key hides none of the others
+    assert "parameters_data_processing.yml: tunning: unknown key; did you mean 'tuning'?" in result.stderr
+    no_categoricals = "(there is no categorical column at all)"
+    assert f"features.one_hot: unknown categorical column 'BALANCE' {no_categoricals}" in result.stderr
     assert (
         "conf/otherbank/parameters_data_processing.yml: features.groups.spending: unknown column 'PURCHASE'; "
         "did you mean 'PURCHASES'?" in result.stderr

@@ -8,6 +8,7 @@ Rows in = rows kept + rows quarantined, always.
 
 from __future__ import annotations
 
+import difflib
 import logging
 import re
 from collections.abc import Callable, Mapping
@@ -80,6 +81,8 @@ def match_columns(raw: pd.DataFrame, schema: Schema, source: str) -> tuple[pd.Da
     if missing:
         found = ", ".join(map(str, raw.columns[:8])) + (" ..." if raw.shape[1] > 8 else "")
         hint = " (the file has a single column: is the delimiter one of , ; tab |?)" if raw.shape[1] == 1 else ""
+        close = {col: difflib.get_close_matches(col, list(map(str, extras)), n=1) for col in missing}
+        hint += "".join(f"; did you mean {match[0]!r} for {col!r}?" for col, match in close.items() if match)
         raise DataContractError(
             f"required column(s) {missing} not found; the header has: {found}{hint}",
             source=source,

@@ -35,18 +35,40 @@ def check_parameters(parameters: Mapping[str, Any], conf_dirs: Iterable[Path]) -
     (``core.derivation``): what names columns the table lacks is left out, with a note.
     """
     origins = key_origins(conf_dirs)
+    tree = plain(dict(parameters))
     try:
-        unknown = unknown_names(ProjectParameters.model_validate(dict(parameters)))
-        schema_env = origins["schema"].parent if "schema" in origins else None
-        written_with_schema = [
-            name for name in unknown if getattr(origins.get(name.key.split(".", 1)[0]), "parent", None) == schema_env
-        ]
-        problems = [describe_unknown(name, origins) for name in written_with_schema]
+        problems = _unknown_names_written_with_schema(ProjectParameters.model_validate(tree), origins)
     except ValidationError as error:
         problems = [describe_problem(problem, origins) for problem in error.errors()]
+        # Misspelt keys aside, the settings may still be read: then the names they hold are checked too.
+        misspelt = [problem["loc"] for problem in error.errors() if problem["type"] == "extra_forbidden"]
+        if len(misspelt) == len(problems):
+            parsed = ProjectParameters.model_validate(_without(tree, misspelt))
+            problems += _unknown_names_written_with_schema(parsed, origins)
     if problems:
         listing = "\n".join(f"  - {problem}" for problem in problems)
         raise ConfigurationError(f"{len(problems)} problem(s) in the parameters, nothing was run:\n{listing}")
+
+
+def _unknown_names_written_with_schema(parameters: ProjectParameters, origins: Mapping[str, Path]) -> list[str]:
+    """One line per unknown column, group or role in the blocks of the schema's conf environment."""
+    schema_env = origins["schema"].parent if "schema" in origins else None
+    return [
+        describe_unknown(name, origins)
+        for name in unknown_names(parameters)
+        if getattr(origins.get(name.key.split(".", 1)[0]), "parent", None) == schema_env
+    ]
+
+
+def _without(tree: Any, locations: Iterable[tuple[Any, ...]]) -> Any:
+    """A copy of a plain parameter tree without the keys at ``locations``."""
+    copy = yaml.safe_load(yaml.safe_dump(tree))
+    for location in locations:
+        parent = copy
+        for part in location[:-1]:
+            parent = parent[part]
+        parent.pop(location[-1], None)
+    return copy
 
 
 def key_origins(conf_dirs: Iterable[Path]) -> dict[str, Path]:
@@ -64,6 +86,8 @@ def describe_unknown(unknown: UnknownName, origins: Mapping[str, Path]) -> str:
     where = _where(unknown.key.split(".", 1)[0], origins)
     closest = difflib.get_close_matches(unknown.name, unknown.valid, n=1)
     hint = f"; did you mean {closest[0]!r}?" if closest else f" (valid: {', '.join(unknown.valid)})"
+    if not unknown.valid:
+        hint = f" (there is no {unknown.kind} at all)"
     return f"{where}{unknown.key}: unknown {unknown.kind} {unknown.name!r}{hint}"
 
 

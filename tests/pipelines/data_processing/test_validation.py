@@ -141,6 +141,14 @@ def test_missing_column_is_fatal_and_named(tmp_path, demo_csv, dp_params):
         validate_customers(raw, dp_params["schema"], dp_params["validation"])
 
 
+def test_a_misspelt_header_is_named_with_the_column_it_should_be(tmp_path, demo_csv, dp_params):
+    frame = pd.read_csv(demo_csv, dtype=str, nrows=20).rename(columns={"CREDIT_LIMIT": "CREDIT_LIMT"})
+    frame.to_csv(tmp_path / "export.csv", index=False)
+    raw = CustomerTableDataset(str(tmp_path / "export.csv")).load()
+    with pytest.raises(DataContractError, match="did you mean 'CREDIT_LIMT' for 'CREDIT_LIMIT'"):
+        validate_customers(raw, dp_params["schema"], dp_params["validation"])
+
+
 @pytest.mark.parametrize(
     ("content", "expected"),
     [("", "the file is empty"), ("CUST_ID,BALANCE\n", "the header has: CUST_ID, BALANCE")],
