@@ -30,6 +30,7 @@ from tests.conftest import BackgroundRun, kedro_command, kedro_run, make_project
 PINNED = "model_choice.mode=pinned,model_choice.pinned.variant=seed_baseline"
 MODEL_DIR = Path("data/06_models/segmentation_model.pkl")
 PACKAGE_DIR = Path("data/06_models/segmentation_package.pkl")
+CONSOLE = "first_run.stdout"
 
 
 def pinned(k: int, *extra: str) -> tuple[str, ...]:
@@ -60,6 +61,7 @@ def first_published_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     project = make_project_copy(tmp_path_factory.mktemp("first_run") / "project")
     good = kedro_run(project, *pinned(5))
     assert good.returncode == 0, good.stderr[-3000:]
+    (project.parent / CONSOLE).write_text(good.stdout)  # what the terminal showed, besides stderr's progress bars
     return project
 
 
@@ -252,3 +254,22 @@ def test_a_model_saved_before_the_code_moved_is_refused_with_what_to_do(publishe
     assert "Traceback" not in scoring.stdout + scoring.stderr
     assert "customer_imputer was saved by an earlier version of this project" in scoring.stderr
     assert "Retrain with `kedro run`" in scoring.stderr
+
+
+def test_the_terminal_tells_what_the_run_found_and_where_to_look(first_published_run: Path):
+    """The first run's terminal: a line per stage, data quality, then the segments as segments.json has them."""
+    console = (first_published_run.parent / CONSOLE).read_text().splitlines()
+    assert len(console) <= 40, console
+    assert console[0].startswith("Data: data/01_raw/customers.csv: 8,950 rows in, 8,950 kept, 0 quarantined")
+    stages = [line[2:19].strip() for line in console if line.startswith("✓ ")]
+    assert stages[0] == "data processing" and {"model choice", "training", "reporting"} <= set(stages)
+    catalogue = json.loads((first_published_run / "data/08_reporting/segments.json").read_text())
+    table = console[console.index(f"{len(catalogue['segments'])} segments of {catalogue['customers']:,} customers:") :]
+    rows = table[2 : 2 + len(catalogue["segments"])]
+    for row, segment in zip(rows, catalogue["segments"], strict=True):
+        assert row.split(f"{segment['share']:.1%}")[0].strip() == segment["name"]
+    assert console[-3:] == [
+        "Report:        data/08_reporting/segmentation_report.html",
+        "Campaign list: data/08_reporting/campaign_list.csv",
+        "Compare runs:  uv run mlflow ui --backend-store-uri sqlite:///mlflow.db",
+    ]

@@ -2,14 +2,20 @@
 
 from omegaconf.resolvers import oc
 
-from bank_segmentation.framework.quiet import import_kedro_mlflow_quietly, silence_third_party_warnings
+from bank_segmentation.framework.quiet import (
+    import_kedro_mlflow_quietly,
+    route_mlflow_logs_to_project_logging,
+    silence_third_party_warnings,
+)
 
 silence_third_party_warnings()
 import_kedro_mlflow_quietly()
+route_mlflow_logs_to_project_logging()
 
 from bank_segmentation.framework.hooks import ParametersCheckHook, ProjectMlflowHook  # noqa: E402
 from bank_segmentation.framework.runs import RunIsolationHook  # noqa: E402
 from bank_segmentation.framework.session import UniqueVersionSession  # noqa: E402
+from bank_segmentation.framework.story import RunStoryHook  # noqa: E402
 
 # Runs started in the same millisecond would otherwise share a save version.
 SESSION_CLASS = UniqueVersionSession
@@ -17,7 +23,8 @@ SESSION_CLASS = UniqueVersionSession
 # kedro-mlflow's hook is registered here, in its guarded form, instead of automatically. The run-isolation
 # hook comes second: its after_pipeline_run (publishing) runs first, while the MLflow run is still open.
 # The parameters check runs first of all (tryfirst): a wrong key stops the run before tracking is contacted.
-HOOKS = (ProjectMlflowHook(), RunIsolationHook(), ParametersCheckHook())
+# The run's story reads the documented paths first (tryfirst) and tells what was found last (trylast).
+HOOKS = (ProjectMlflowHook(), RunIsolationHook(), ParametersCheckHook(), RunStoryHook())
 DISABLE_HOOKS_FOR_PLUGINS = ("kedro-mlflow", "kedro_mlflow")  # the name as published, and as installed
 
 CONFIG_LOADER_ARGS = {

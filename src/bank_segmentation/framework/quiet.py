@@ -43,3 +43,15 @@ def quiet_logger(name: str) -> Iterator[None]:
         yield
     finally:
         target.setLevel(previous)
+
+
+def route_mlflow_logs_to_project_logging() -> None:
+    """Send mlflow's log records through the project's handlers (info.log; the terminal only from WARNING).
+
+    On import mlflow gives its logger a handler of its own on stderr that does not propagate, so "Creating
+    initial MLflow database tables" and the like would reach the terminal whatever ``conf/logging.yml`` says.
+    """
+    mlflow_logger = logging.getLogger("mlflow")
+    for handler in list(mlflow_logger.handlers):
+        mlflow_logger.removeHandler(handler)
+    mlflow_logger.propagate = True

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import logging
 import os
 import socket
@@ -236,8 +237,16 @@ def _process_alive(pid: int) -> bool:
 def register_model(model_uri: str, name: str) -> dict[str, Any]:
     """Register a logged model under ``name``; the new version's name and number."""
     # PRIVATE API (tests/test_private_api.py): the "Created version" chatter comes from a private module's logger.
-    with quiet_logger("mlflow.tracking._model_registry.client"), quiet_logger("mlflow.store.model_registry"):
+    # mlflow.register_model prints "Registered model ... Creating a new version" to stderr: to the log file instead
+    printed = io.StringIO()
+    with (
+        quiet_logger("mlflow.tracking._model_registry.client"),
+        quiet_logger("mlflow.store.model_registry"),
+        contextlib.redirect_stderr(printed),
+    ):
         version = mlflow.register_model(model_uri, name)
+    if printed.getvalue().strip():
+        logger.info("mlflow: %s", " ".join(printed.getvalue().split()))
     return {"name": name, "version": str(version.version)}
 
 

@@ -1,0 +1,162 @@
+"""What a run tells the terminal: one line per stage with its time, what it found, and where to look next.
+
+Everything else Kedro, MLflow and the nodes log goes to ``info.log`` (``conf/logging.yml``): the terminal gets
+this logger's lines, warnings and errors, and the progress bars of the long loops.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from kedro.framework.hooks import hook_impl
+
+STORY_LOGGER = "bank_segmentation.story"
+logger = logging.getLogger(STORY_LOGGER)
+
+# Stages in the order they run; a node belongs to the registered pipeline that holds it.
+STAGES = ("demo_data", "data_processing", "clustering", "tuning", "model_choice", "training", "reporting", "scoring")
+NAME_WIDTH = 34  # characters of a segment name in the summary table
+ACTION_WIDTH = 44
+MLFLOW_UI = "uv run mlflow ui --backend-store-uri sqlite:///mlflow.db"
+# The outputs a user opens next, by catalog name, with their label.
+SHOWN_OUTPUTS = {
+    "segmentation_report": "Report",
+    "campaign_list": "Campaign list",
+    "scored_customers": "Scored",
+}
+
+
+def stage_of_nodes() -> dict[str, str]:
+    """The stage (registered pipeline) of every node name; scoring's own copy of the cleaning is scoring's."""
+    from kedro.framework.project import pipelines
+
+    stages: dict[str, str] = {}
+    for stage in STAGES:
+        if stage in pipelines:
+            stages.update({node.name: stage for node in pipelines[stage].nodes})
+    return stages
+
+
+def data_line(quality: Mapping[str, Any]) -> str:
+    """Rows in, kept, quarantined; values repaired and imputed."""
+    repaired = sum(quality.get("repairs", {}).values())
+    imputed = sum(sum(counts.values()) for counts in quality.get("imputed", {}).values())
+    return (
+        f"Data: {_relative(str(quality.get('source', '?')))}: {quality['rows_in']:,} rows in, "
+        f"{quality['rows_kept']:,} kept, {quality['rows_quarantined']:,} quarantined, {repaired:,} values repaired, "
+        f"{imputed:,} imputed"
+    )
+
+
+def model_line(selection: Mapping[str, Any]) -> str:
+    """The shipped model in one line: k, where it came from, its preprocessing, agreement and coverage."""
+    chosen = selection["chosen"]
+    metrics = chosen.get("metrics") or {}
+    measured = [
+        f"{label} {metrics[key]:{spec}}"
+        for key, label, spec in (("agreement", "agreement", ".2f"), ("coverage", "in named segments", ".0%"))
+        if metrics.get(key) is not None
+    ]
+    return f"Model: {chosen['k']} segments, {chosen['id']} ({chosen.get('steps', '')}); " + ", ".join(measured)
+
+
+def segment_table(catalogue: Mapping[str, Any]) -> list[str]:
+    """Name, share and first action of every segment, as fixed-width lines."""
+    lines = [f"  {'segment':<{NAME_WIDTH}} {'share':>6}  first action"]
+    for segment in catalogue["segments"]:
+        name, action = (
+            _clip(segment["name"], NAME_WIDTH),
+            _clip(segment["recommendations"]["campaign_action"], ACTION_WIDTH),
+        )
+        lines.append(f"  {name:<{NAME_WIDTH}} {segment['share']:>6.1%}  {action}")
+    return lines
+
+
+def _filepath(config: Mapping[str, Any] | None) -> str | None:
+    """The file a catalog entry writes (inside a wrapping dataset's ``dataset`` block where there is one)."""
+    if not config:
+        return None
+    inner = config.get("dataset")
+    return config.get("filepath") or (inner.get("filepath") if isinstance(inner, Mapping) else None)
+
+
+def _relative(path: str) -> str:
+    """``path`` relative to the working directory (the project) where it lies inside it."""
+    absolute = Path(path)
+    return str(absolute.relative_to(Path.cwd())) if absolute.is_relative_to(Path.cwd()) else path
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+class RunStoryHook:
+    """Logs the run's story on ``bank_segmentation.story``: stages with their times, then what was found."""
+
+    def __init__(self) -> None:
+        self._stages: dict[str, str] = {}
+        self._left: dict[str, int] = {}
+        self._seconds: dict[str, float] = {}
+        self._started = 0.0
+        self._paths: dict[str, str] = {}
+        self._found: dict[str, Any] = {}
+
+    @hook_impl(tryfirst=True)  # before the run's outputs are redirected to its own folder: the documented paths
+    def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
+        stages = stage_of_nodes()
+        self._stages = {node.name: stages.get(node.name, "run") for node in pipeline.nodes}
+        self._left = {}
+        for stage in self._stages.values():
+            self._left[stage] = self._left.get(stage, 0) + 1
+        self._seconds, self._found = {}, {}
+        published = catalog.load("params:publish") if "params:publish" in catalog else {}
+        configs = catalog.to_config()[0]
+        paths = {
+            name: published[name]["path"] if name in published else _filepath(configs.get(name))
+            for name in SHOWN_OUTPUTS
+        }
+        self._paths = {name: _relative(path) for name, path in paths.items() if path}
+
+    @hook_impl
+    def before_node_run(self, node: Any) -> None:
+        self._started = time.perf_counter()
+
+    @hook_impl
+    def after_node_run(self, node: Any, outputs: dict[str, Any]) -> None:
+        if "data_quality" in outputs:
+            logger.info(data_line(outputs["data_quality"]))
+        if "model_selection" in outputs:
+            logger.info(model_line(outputs["model_selection"]))
+        for name in ("segment_catalogue", "scored_customers"):
+            if name in outputs:
+                self._found[name] = outputs[name]
+        # Kedro interleaves the stages' nodes: a stage's time is the sum of its nodes' times
+        stage = self._stages.get(node.name, "run")
+        self._seconds[stage] = self._seconds.get(stage, 0.0) + time.perf_counter() - self._started
+        self._left[stage] = self._left.get(stage, 1) - 1
+        if self._left[stage] == 0:
+            logger.info("✓ %-16s %6.1f s", stage.replace("_", " "), self._seconds[stage])
+
+    @hook_impl(trylast=True)  # after publishing: the paths below hold this run's outputs
+    def after_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
+        lines = []
+        catalogue = self._found.get("segment_catalogue")
+        if catalogue is not None:
+            lines += ["", f"{len(catalogue['segments'])} segments of {catalogue['customers']:,} customers:"]
+            lines += [*segment_table(catalogue), ""]
+        scored = self._found.get("scored_customers")
+        if scored is not None:
+            outside = int(scored["outside_training"].sum()) if "outside_training" in scored else 0
+            lines += ["", f"Scored {len(scored):,} customers, {outside:,} outside what the model was trained on.", ""]
+        if not lines:
+            return
+        produced = set(pipeline.all_outputs())
+        shown = [name for name in SHOWN_OUTPUTS if name in produced and name in self._paths]
+        lines += [f"{SHOWN_OUTPUTS[name] + ':':<15}{self._paths[name]}" for name in shown]
+        lines.append(f"{'Compare runs:':<15}{MLFLOW_UI}")
+        for line in lines:
+            logger.info(line)
