@@ -14,6 +14,8 @@ from typing import Any
 
 from kedro.framework.hooks import hook_impl
 
+from bank_segmentation.framework import tracking
+
 STORY_LOGGER = "bank_segmentation.story"
 logger = logging.getLogger(STORY_LOGGER)
 
@@ -22,6 +24,8 @@ STAGES = ("demo_data", "data_processing", "clustering", "tuning", "model_choice"
 NAME_WIDTH = 34  # characters of a segment name in the summary table
 ACTION_WIDTH = 44
 MLFLOW_UI = "uv run mlflow ui --backend-store-uri sqlite:///mlflow.db"
+RAW_FOLDER = "data/01_raw/"  # left out of the table's path in a run name
+HOW_CHOSEN = {"search": "tuned", "sweep": "swept"}  # the model choice's sources, as a run name says them
 # The outputs a user opens next, by catalog name, with their label.
 SHOWN_OUTPUTS = {
     "segmentation_report": "Report",
@@ -76,6 +80,21 @@ def segment_table(catalogue: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def run_name(pipeline: str, table: str, selection: Mapping[str, Any] | None) -> str:
+    """The MLflow parent run's name, e.g. ``default · tuned k=7 · customers.csv``."""
+    parts = [pipeline]
+    if selection is not None:
+        chosen = selection["chosen"]
+        how = "pinned" if selection.get("mode") == "pinned" else HOW_CHOSEN.get(chosen.get("source"), "chosen")
+        parts.append(f"{how} k={chosen['k']}")
+    return " · ".join([*parts, table])
+
+
+def description(lines: list[str]) -> str:
+    """The run's story as the Markdown of its MLflow description."""
+    return "\n".join(["```", *lines, "```"])
+
+
 def _filepath(config: Mapping[str, Any] | None) -> str | None:
     """The file a catalog entry writes (inside a wrapping dataset's ``dataset`` block where there is one)."""
     if not config:
@@ -104,6 +123,9 @@ class RunStoryHook:
         self._started = 0.0
         self._paths: dict[str, str] = {}
         self._found: dict[str, Any] = {}
+        self._pipeline = "default"
+        self._table = ""
+        self._parent: tracking.ParentRun | None = None
 
     @hook_impl(tryfirst=True)  # before the run's outputs are redirected to its own folder: the documented paths
     def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
@@ -112,7 +134,9 @@ class RunStoryHook:
         self._left = {}
         for stage in self._stages.values():
             self._left[stage] = self._left.get(stage, 0) + 1
-        self._seconds, self._found = {}, {}
+        self._seconds, self._found, self._parent = {}, {}, None
+        self._pipeline = ",".join(run_params.get("pipeline_names") or []) or "default"
+        self._table = Path(_filepath(catalog.to_config()[0].get("customers_raw")) or "").name
         published = catalog.load("params:publish") if "params:publish" in catalog else {}
         configs = catalog.to_config()[0]
         paths = {
@@ -123,14 +147,27 @@ class RunStoryHook:
 
     @hook_impl
     def before_node_run(self, node: Any) -> None:
+        if self._parent is None and (parent := tracking.parent_run()) is not None:  # kedro-mlflow's run is open
+            self._parent = parent
+            tracking.mark_model_training_experiment(parent)
+            self._name_run(None)
         self._started = time.perf_counter()
+
+    def _name_run(self, selection: Mapping[str, Any] | None) -> None:
+        if self._parent is not None:
+            tracking.log_to_parent(
+                tags={tracking.RUN_NAME_TAG: run_name(self._pipeline, self._table, selection)}, parent=self._parent
+            )
 
     @hook_impl
     def after_node_run(self, node: Any, outputs: dict[str, Any]) -> None:
         if "data_quality" in outputs:
             logger.info(data_line(outputs["data_quality"]))
+            self._table = _relative(str(outputs["data_quality"].get("source", ""))).removeprefix(RAW_FOLDER)
+            self._name_run(None)
         if "model_selection" in outputs:
             logger.info(model_line(outputs["model_selection"]))
+            self._name_run(outputs["model_selection"])
         for name in ("segment_catalogue", "scored_customers"):
             if name in outputs:
                 self._found[name] = outputs[name]
@@ -160,3 +197,5 @@ class RunStoryHook:
         lines.append(f"{'Compare runs:':<15}{MLFLOW_UI}")
         for line in lines:
             logger.info(line)
+        if self._parent is not None:  # the run is closed by now: its description is set through the client
+            tracking.log_to_parent(tags={tracking.DESCRIPTION_TAG: description(lines)}, parent=self._parent)

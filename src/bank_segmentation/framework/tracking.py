@@ -32,6 +32,9 @@ logger = logging.getLogger(__name__)
 
 PARENT_TAG = "mlflow.parentRunId"
 RUN_NAME_TAG = "mlflow.runName"
+DESCRIPTION_TAG = "mlflow.note.content"  # the run's Description in the UI
+# The MLflow UI (3.x) opens an experiment on the view of its kind; without the tag it guesses, often GenAI.
+EXPERIMENT_KIND_TAG, MODEL_TRAINING_KIND = "mlflow.experimentKind", "custom_model_development"
 MAX_PARAM_LENGTH = 6000
 # MLflow's limits per log_batch request
 BATCH_METRICS, BATCH_PARAMS, BATCH_TAGS = 1000, 100, 100
@@ -124,6 +127,18 @@ def log_to_parent(
         return
     with _lock_for(parent.tracking_uri):
         _log_batch(_client(parent.tracking_uri), parent.run_id, params or {}, metrics or {}, tags or {})
+
+
+def mark_model_training_experiment(parent: ParentRun | None = None) -> None:
+    """Tag the active run's experiment as model training, so the MLflow UI opens it on its runs table."""
+    parent = parent or parent_run()
+    if parent is None:
+        return
+    client = _client(parent.tracking_uri)
+    with _lock_for(parent.tracking_uri):
+        experiment = client.get_experiment(parent.experiment_id)
+        if experiment.tags.get(EXPERIMENT_KIND_TAG) != MODEL_TRAINING_KIND:
+            client.set_experiment_tag(parent.experiment_id, EXPERIMENT_KIND_TAG, MODEL_TRAINING_KIND)
 
 
 def log_artifact(local_path: Path | str, artifact_path: str | None = None, parent: ParentRun | None = None) -> None:

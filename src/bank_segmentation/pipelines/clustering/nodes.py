@@ -128,7 +128,7 @@ def log_sweep_runs(sweep_results: pd.DataFrame, clustering: dict[str, Any], eval
     metric_columns = [c for c in sweep_results.columns if c not in {*KEY_COLUMNS, "steps", "n_rows"}]
     runs = [
         tracking.NestedRun(
-            name=f"{row['variant']}-k{row['k']}",
+            name=f"sweep · {row['variant']} · k={row['k']}",
             params={
                 "variant": row["variant"],
                 "steps": row["steps"],

@@ -166,7 +166,8 @@ def _log_trial(trial: FrozenTrial, settings: StudySettings, n_rows: int, parent:
     for attr in (ORIGIN_ATTR, DUPLICATE_ATTR, INVALID_ATTR, ERROR_ATTR):
         if attr in trial.user_attrs:
             tags[attr] = trial.user_attrs[attr]
-    tracking.log_nested_run(tracking.NestedRun(f"trial-{trial.number}", params, metrics, tags), parent)
+    name = f"trial {trial.number}" + (f" · k={metrics['k']:.0f}" if "k" in metrics else "")  # the k it proposes
+    tracking.log_nested_run(tracking.NestedRun(name, params, metrics, tags), parent)
 
 
 def trials_table(study: optuna.Study) -> pd.DataFrame:
