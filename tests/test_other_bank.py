@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from mlflow.tracking import MlflowClient
 
 from tests.conftest import make_project_copy, run_default
 from tests.workspace import DEMO_DIR, node_parameters
@@ -173,3 +175,14 @@ def test_each_setting_written_for_the_demo_is_fitted_with_one_note(other_bank):
     assert "features.kpis: KPIs left out" in log and "features.groups: derived from the roles" in log
     assert "naming: " in log and "archetypes skipped" in log
     assert "model_choice.rule.min_coverage: 0, no archetype fits" in log  # coverage would be 0 for every candidate
+
+
+def test_mlflow_runs_are_named_for_what_ran(other_bank):
+    client = MlflowClient(f"sqlite:///{other_bank['project'] / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("bank-customer-segmentation")
+    runs = client.search_runs([experiment.experiment_id], max_results=1000)
+    (parent,) = [run for run in runs if "mlflow.parentRunId" not in run.data.tags]
+    assert re.fullmatch(r"default · (tuned|swept) k=\d+ · customers\.csv", parent.info.run_name)
+    nested = [run.info.run_name for run in runs if run is not parent]
+    assert nested and all(re.fullmatch(r"sweep · \w+ · k=\d+|trial \d+( · k=\d+)?", name) for name in nested), nested
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"

@@ -17,6 +17,8 @@ import subprocess
 import sys
 import time
 import types
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import pandas as pd
@@ -25,7 +27,7 @@ import yaml
 from mlflow.tracking import MlflowClient
 
 from bank_segmentation.framework.runs import MANIFEST, PUBLISHED_MARK, RUNS_DIR, prune_runs
-from tests.conftest import BackgroundRun, kedro_command, kedro_run, make_project_copy, read_output
+from tests.conftest import BackgroundRun, kedro_command, kedro_run, make_project_copy, mlflow_server, read_output
 
 PINNED = "model_choice.mode=pinned,model_choice.pinned.variant=seed_baseline"
 MODEL_DIR = Path("data/06_models/segmentation_model.pkl")
@@ -273,3 +275,27 @@ def test_the_terminal_tells_what_the_run_found_and_where_to_look(first_published
         "Campaign list: data/08_reporting/campaign_list.csv",
         "Compare runs:  uv run mlflow ui --backend-store-uri sqlite:///mlflow.db",
     ]
+
+
+def test_mlflow_opens_on_the_experiments_runs_named_for_what_ran(first_published_run: Path, tmp_path: Path):
+    """What the MLflow UI reads, through the REST API of a real server over the first run's store."""
+    store = tmp_path / "mlflow.db"
+    shutil.copy(first_published_run / "mlflow.db", store)
+    with mlflow_server(store) as base:
+        query = urllib.parse.urlencode({"experiment_name": "bank-customer-segmentation"})
+        with urllib.request.urlopen(f"{base}/api/2.0/mlflow/experiments/get-by-name?{query}", timeout=30) as answer:
+            experiment = json.load(answer)["experiment"]
+        search = json.dumps({"experiment_ids": [experiment["experiment_id"]]}).encode()
+        request = urllib.request.Request(
+            f"{base}/api/2.0/mlflow/runs/search", data=search, headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            (run,) = json.load(answer)["runs"]
+    assert {tag["key"]: tag["value"] for tag in experiment["tags"]}["mlflow.experimentKind"] == (
+        "custom_model_development"  # the UI opens the runs table, not the GenAI view
+    )
+    assert run["info"]["run_name"] == "default · pinned k=5 · customers.csv"
+    tags = {tag["key"]: tag["value"] for tag in run["data"]["tags"]}
+    catalogue = json.loads((first_published_run / "data/08_reporting/segments.json").read_text())
+    assert f"{len(catalogue['segments'])} segments of 8,950 customers:" in tags["mlflow.note.content"]
+    assert all(segment["name"] in tags["mlflow.note.content"] for segment in catalogue["segments"])
