@@ -18,10 +18,15 @@ REPORTING_LAYER = "reporting"
 @pytest.mark.slow
 def test_viz_build_lists_every_pipeline_and_node(project_copy: Path):
     bootstrap_project(project_copy)
+    # a segment table to preview, and quarantined customer rows that must not be
+    names = project_copy / "data/08_reporting/segment_names.csv"
+    names.write_text("segment,name\n0,Dormant Users\n1,Active Transactors\n")
+    rejected = project_copy / "data/02_intermediate/rejected_customers.csv"
+    rejected.write_text("line,reasons,CUST_ID,BALANCE\n2,non_negative: BALANCE=-5,C10001,-5\n")
     registered = {name: {n.name for n in pipe.nodes} for name, pipe in pipelines.items()}
     kedro = Path(sys.executable).with_name("kedro")
     result = subprocess.run(
-        [str(kedro), "viz", "build"],
+        [str(kedro), "viz", "build", "--include-previews"],
         cwd=project_copy,
         env={**os.environ, "KEDRO_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "1"},
         capture_output=True,
@@ -47,3 +52,12 @@ def test_viz_build_lists_every_pipeline_and_node(project_copy: Path):
         if n["type"] == "data" and "reporting" in n["pipelines"] and n["name"].endswith("_figure")
     ]
     assert reporting_data and all(n.get("layer") == REPORTING_LAYER for n in reporting_data)
+
+    # Every stage is a tag; segment tables are previewed, customer rows never (a build can be shared).
+    assert {"data_processing", "clustering", "tuning", "model_choice", "training", "reporting"} <= {
+        tag["id"] for tag in graph["tags"]
+    }
+    ids = {n["name"]: n["id"] for n in graph["nodes"] if n["type"] == "data"}
+    preview = {name: json.loads((api / "nodes" / ids[name]).read_text()).get("preview") for name in ids}
+    assert preview["segment_names"]["data"] == [[0, "Dormant Users"], [1, "Active Transactors"]]
+    assert preview["rejected_customers"] is None

@@ -36,5 +36,6 @@ def create_pipeline(**kwargs: Any) -> Pipeline:
                 outputs=None,
                 name="log_sweep_runs",
             ),
-        ]
+        ],
+        tags=["clustering"],  # kedro-viz lists every stage under Tags
     )

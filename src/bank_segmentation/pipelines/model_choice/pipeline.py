@@ -32,5 +32,6 @@ def create_pipeline(**kwargs: Any) -> Pipeline:
                 name="choose_segmentation",
             ),
             Node(func=log_model_choice, inputs="model_selection", outputs=None, name="log_model_choice"),
-        ]
+        ],
+        tags=["model_choice"],  # kedro-viz lists every stage under Tags
     )

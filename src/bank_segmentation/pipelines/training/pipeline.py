@@ -42,5 +42,6 @@ def create_pipeline(**kwargs: Any) -> Pipeline:
                 outputs="segment_assignments",
                 name="assign_segments",
             ),
-        ]
+        ],
+        tags=["training"],  # kedro-viz lists every stage under Tags
     )

@@ -45,5 +45,6 @@ def create_pipeline(**kwargs: Any) -> Pipeline:
                 ],
                 name="plot_tuning",
             ),
-        ]
+        ],
+        tags=["tuning"],  # kedro-viz lists every stage under Tags
     )
