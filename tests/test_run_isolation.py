@@ -263,6 +263,8 @@ def test_the_terminal_tells_what_the_run_found_and_where_to_look(first_published
     console = (first_published_run.parent / CONSOLE).read_text().splitlines()
     assert len(console) <= 40, console
     assert console[0].startswith("Data: data/01_raw/customers.csv: 8,950 rows in, 8,950 kept, 0 quarantined")
+    (model,) = [line for line in console if line.startswith("Model: ")]
+    assert model.startswith("Model: 5 segments, pinned") and "agreement" in model
     stages = [line[2:19].strip() for line in console if line.startswith("✓ ")]
     assert stages[0] == "data processing" and {"model choice", "training", "reporting"} <= set(stages)
     catalogue = json.loads((first_published_run / "data/08_reporting/segments.json").read_text())

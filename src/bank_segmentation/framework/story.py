@@ -14,6 +14,7 @@ from typing import Any
 
 from kedro.framework.hooks import hook_impl
 
+from bank_segmentation.core.preprocessing import as_list
 from bank_segmentation.framework import tracking
 
 STORY_LOGGER = "bank_segmentation.story"
@@ -65,7 +66,11 @@ def model_line(selection: Mapping[str, Any]) -> str:
         for key, label, spec in (("agreement", "agreement", ".2f"), ("coverage", "in named segments", ".0%"))
         if metrics.get(key) is not None
     ]
-    return f"Model: {chosen['k']} segments, {chosen['id']} ({chosen.get('steps', '')}); " + ", ".join(measured)
+    spec = chosen.get("spec") or {}
+    features = ", ".join(spec.get("groups") or []) or ", ".join(map(str, as_list(spec.get("columns")))) or "raw columns"
+    return f"Model: {chosen['k']} segments, {chosen['id']}, on {features} ({chosen.get('steps', '')}); " + ", ".join(
+        measured
+    )
 
 
 def segment_table(catalogue: Mapping[str, Any]) -> list[str]:
