@@ -19,6 +19,7 @@ from kedro_mlflow.io.artifacts import MlflowArtifactDataset
 from kedro_mlflow.io.catalog.switch_catalog_logging import switch_catalog_logging
 
 from bank_segmentation.framework.hooks import ProjectMlflowHook
+from bank_segmentation.framework.tracking import EXPERIMENT_KIND_TAG, MODEL_TRAINING_KIND
 from tests.workspace import PROJECT_ROOT
 
 SOURCE = PROJECT_ROOT / "src" / "bank_segmentation"
@@ -68,3 +69,12 @@ def test_the_guarded_mlflow_hook_overrides_kedro_mlflow_hooks_with_their_signatu
 def test_the_quietened_mlflow_registry_logger_still_exists():
     """framework/tracking.py quietens the registry client's logger, which lives in a private mlflow module."""
     assert importlib.util.find_spec("mlflow.tracking._model_registry.client") is not None
+
+
+def test_the_mlflow_ui_still_reads_the_experiment_kind_tag():
+    """framework/tracking.py tags the experiment so the UI opens its runs table: the UI bundle must know the tag."""
+    import mlflow
+
+    bundle = Path(mlflow.__file__).parent / "server" / "js" / "build" / "static" / "js"
+    scripts = [path.read_text(encoding="utf-8", errors="ignore") for path in bundle.glob("*.js")]
+    assert any(EXPERIMENT_KIND_TAG in script and MODEL_TRAINING_KIND in script for script in scripts)

@@ -34,6 +34,7 @@ PARENT_TAG = "mlflow.parentRunId"
 RUN_NAME_TAG = "mlflow.runName"
 DESCRIPTION_TAG = "mlflow.note.content"  # the run's Description in the UI
 # The MLflow UI (3.x) opens an experiment on the view of its kind; without the tag it guesses, often GenAI.
+# PRIVATE API (tests/test_private_api.py): the tag is a convention of the UI's JavaScript, not a Python API.
 EXPERIMENT_KIND_TAG, MODEL_TRAINING_KIND = "mlflow.experimentKind", "custom_model_development"
 MAX_PARAM_LENGTH = 6000
 # MLflow's limits per log_batch request
