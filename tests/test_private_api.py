@@ -19,7 +19,12 @@ from kedro_mlflow.io.artifacts import MlflowArtifactDataset
 from kedro_mlflow.io.catalog.switch_catalog_logging import switch_catalog_logging
 
 from bank_segmentation.framework.hooks import ProjectMlflowHook
-from bank_segmentation.framework.tracking import EXPERIMENT_KIND_TAG, MODEL_TRAINING_KIND
+from bank_segmentation.framework.tracking import (
+    EXPERIMENT_KIND_TAG,
+    MODEL_TRAINING_KIND,
+    MODEL_TRAINING_WORKFLOW,
+    WORKFLOW_PARAMETER,
+)
 from tests.workspace import PROJECT_ROOT
 
 SOURCE = PROJECT_ROOT / "src" / "bank_segmentation"
@@ -78,3 +83,7 @@ def test_the_mlflow_ui_still_reads_the_experiment_kind_tag():
     bundle = Path(mlflow.__file__).parent / "server" / "js" / "build" / "static" / "js"
     scripts = [path.read_text(encoding="utf-8", errors="ignore") for path in bundle.glob("*.js")]
     assert any(EXPERIMENT_KIND_TAG in script and MODEL_TRAINING_KIND in script for script in scripts)
+    # ... and the route parameter that opens the model-training view whatever the browser remembers
+    assert any(
+        f'get("{WORKFLOW_PARAMETER}")' in script and f'"{MODEL_TRAINING_WORKFLOW}"' in script for script in scripts
+    )

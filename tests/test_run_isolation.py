@@ -272,10 +272,11 @@ def test_the_terminal_tells_what_the_run_found_and_where_to_look(first_published
     rows = table[2 : 2 + len(catalogue["segments"])]
     for row, segment in zip(rows, catalogue["segments"], strict=True):
         assert row.split(f"{segment['share']:.1%}")[0].strip() == segment["name"]
-    assert console[-3:] == [
+    assert console[-4:] == [
         "Report:        data/08_reporting/segmentation_report.html",
         "Campaign list: data/08_reporting/campaign_list.csv",
         "Compare runs:  uv run mlflow ui --backend-store-uri sqlite:///mlflow.db",
+        "               then open http://127.0.0.1:5000/#/experiments/1/runs?workflowType=machine_learning",
     ]
 
 

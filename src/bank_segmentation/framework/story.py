@@ -25,6 +25,7 @@ STAGES = ("demo_data", "data_processing", "clustering", "tuning", "model_choice"
 NAME_WIDTH = 34  # characters of a segment name in the summary table
 ACTION_WIDTH = 44
 MLFLOW_UI = "uv run mlflow ui --backend-store-uri sqlite:///mlflow.db"
+LOCAL_UI = "http://127.0.0.1:5000"  # where `mlflow ui` and `kedro mlflow ui` listen by default
 RAW_FOLDER = "data/01_raw/"  # left out of the table's path in a run name
 HOW_CHOSEN = {"search": "tuned", "sweep": "swept"}  # the model choice's sources, as a run name says them
 # The outputs a user opens next, by catalog name, with their label.
@@ -93,6 +94,19 @@ def run_name(pipeline: str, table: str, selection: Mapping[str, Any] | None) -> 
         how = "pinned" if selection.get("mode") == "pinned" else HOW_CHOSEN.get(chosen.get("source"), "chosen")
         parts.append(f"{how} k={chosen['k']}")
     return " · ".join([*parts, table])
+
+
+def compare_runs_lines(parent: tracking.ParentRun | None) -> list[str]:
+    """How to open this run's experiment on its runs table: the command for a local store, then the link."""
+    if parent is None:
+        return [f"{'Compare runs:':<15}{MLFLOW_UI}"]
+    remote = parent.tracking_uri.startswith(("http://", "https://"))
+    link = (
+        f"{parent.tracking_uri.rstrip('/') if remote else LOCAL_UI}/{tracking.runs_table_route(parent.experiment_id)}"
+    )
+    if remote:
+        return [f"{'Compare runs:':<15}{link}"]
+    return [f"{'Compare runs:':<15}{MLFLOW_UI}", f"{'':<15}then open {link}"]
 
 
 def description(lines: list[str]) -> str:
@@ -199,7 +213,7 @@ class RunStoryHook:
         produced = set(pipeline.all_outputs())
         shown = [name for name in SHOWN_OUTPUTS if name in produced and name in self._paths]
         lines += [f"{SHOWN_OUTPUTS[name] + ':':<15}{self._paths[name]}" for name in shown]
-        lines.append(f"{'Compare runs:':<15}{MLFLOW_UI}")
+        lines += compare_runs_lines(self._parent)
         for line in lines:
             logger.info(line)
         if self._parent is not None:  # the run is closed by now: its description is set through the client

@@ -36,6 +36,7 @@ DESCRIPTION_TAG = "mlflow.note.content"  # the run's Description in the UI
 # The MLflow UI (3.x) opens an experiment on the view of its kind; without the tag it guesses, often GenAI.
 # PRIVATE API (tests/test_private_api.py): the tag is a convention of the UI's JavaScript, not a Python API.
 EXPERIMENT_KIND_TAG, MODEL_TRAINING_KIND = "mlflow.experimentKind", "custom_model_development"
+WORKFLOW_PARAMETER, MODEL_TRAINING_WORKFLOW = "workflowType", "machine_learning"
 MAX_PARAM_LENGTH = 6000
 # MLflow's limits per log_batch request
 BATCH_METRICS, BATCH_PARAMS, BATCH_TAGS = 1000, 100, 100
@@ -128,6 +129,15 @@ def log_to_parent(
         return
     with _lock_for(parent.tracking_uri):
         _log_batch(_client(parent.tracking_uri), parent.run_id, params or {}, metrics or {}, tags or {})
+
+
+def runs_table_route(experiment_id: str) -> str:
+    """The UI route of an experiment's runs table in the model-training view.
+
+    MLflow 3 remembers one GenAI / Model training switch per browser, GenAI at first; the URL's
+    ``workflowType`` wins over it. PRIVATE API (tests/test_private_api.py): a route of the UI, not a Python API.
+    """
+    return f"#/experiments/{experiment_id}/runs?{WORKFLOW_PARAMETER}={MODEL_TRAINING_WORKFLOW}"
 
 
 def mark_model_training_experiment(parent: ParentRun | None = None) -> None:
