@@ -50,12 +50,13 @@ def stage_of_nodes() -> dict[str, str]:
 def data_line(quality: Mapping[str, Any]) -> str:
     """Rows in, kept, quarantined; values repaired and imputed."""
     repaired = sum(quality.get("repairs", {}).values())
-    imputed = sum(sum(counts.values()) for counts in quality.get("imputed", {}).values())
-    return (
+    line = (
         f"Data: {_relative(str(quality.get('source', '?')))}: {quality['rows_in']:,} rows in, "
-        f"{quality['rows_kept']:,} kept, {quality['rows_quarantined']:,} quarantined, {repaired:,} values repaired, "
-        f"{imputed:,} imputed"
+        f"{quality['rows_kept']:,} kept, {quality['rows_quarantined']:,} quarantined, {repaired:,} values repaired"
     )
+    if "imputed" not in quality:
+        return line
+    return line + f", {sum(sum(counts.values()) for counts in quality['imputed'].values()):,} imputed"
 
 
 def model_line(selection: Mapping[str, Any]) -> str:
@@ -180,6 +181,8 @@ class RunStoryHook:
 
     @hook_impl
     def after_node_run(self, node: Any, outputs: dict[str, Any]) -> None:
+        if "scoring_validation_report" in outputs:  # the customers to score (imputation is not counted there)
+            logger.info(data_line(outputs["scoring_validation_report"]))
         if "data_quality" in outputs:
             logger.info(data_line(outputs["data_quality"]))
             self._table = _relative(str(outputs["data_quality"].get("source", ""))).removeprefix(RAW_FOLDER)
