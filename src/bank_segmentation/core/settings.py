@@ -319,6 +319,7 @@ class ReportingSettings(Strict):
     catalogue: dict[str, Any]
     figures: dict[str, Any]
     report: dict[str, Any]
+    rules: dict[str, Any]
 
 
 class DemoPortfolio(Strict):

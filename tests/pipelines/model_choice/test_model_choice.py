@@ -148,6 +148,8 @@ def test_real_table_names_fit_their_profiles_and_cover_most_customers(real_run: 
     for segment in catalogue["segments"]:
         if segment["share"] >= 0.2:
             assert segment["matched"], segment["name"]
+    # the readable rules place at least 85% of the customers where K-means did
+    assert catalogue["rules_fidelity"] >= 0.85
 
 
 @pytest.mark.slow

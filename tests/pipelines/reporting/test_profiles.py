@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
+from bank_segmentation.core import rules
 from bank_segmentation.core.profiles import (
     build_segment_profiles,
     described_values,
     portfolio_average,
+    portfolio_frame,
     positive_value,
     profile_matrix,
 )
+from tests.workspace import node_parameters
 
 PARAMS = {
     "volume_columns": {
@@ -116,3 +120,39 @@ def test_text_columns_are_profiled_as_the_share_of_each_value(hand_case):
 )
 def test_a_labels_rate_counts_its_yes_or_the_rarer_of_two_values(shares, counted):
     assert positive_value(pd.Series(shares)) == counted
+
+
+def test_rules_read_like_the_segments_and_say_how_often_they_hold(demo_portfolio, persona_assignments, data_params):
+    """A surrogate tree on the planted personas: faithful, short rules whose stated precision is true."""
+    features, _ = demo_portfolio
+    frame = features.merge(persona_assignments, on="CUST_ID")
+    values = portfolio_frame(frame.drop(columns="segment"), "CUST_ID")
+    segments = frame["segment"].to_numpy()
+    params = {**node_parameters()["reporting"]["rules"]}
+    surrogate = rules.fit_rules(values, segments, params)
+    assert surrogate.fidelity >= 0.85
+    summary = rules.segment_rules(surrogate, values, segments, params["per_segment"])
+    assert set(summary) == set(segments)
+    for segment, described in summary.items():
+        for leaf, quality in zip(described["leaves"], described["rules"], strict=True):
+            bounds = surrogate.leaves[leaf]
+            assert 1 <= len(bounds) <= params["max_conditions"]
+            met = np.ones(len(values), dtype=bool)
+            for bound in bounds:
+                met &= (values[bound.column] > bound.lower).to_numpy() & (
+                    values[bound.column] <= bound.upper
+                ).to_numpy()
+            assert quality["precision"] == pytest.approx((segments[met] == segment).mean())
+            assert quality["coverage"] == pytest.approx(met[segments == segment].mean())
+
+
+def test_a_rule_on_amounts_says_none_or_some():
+    values = pd.DataFrame({"CASH_ADVANCE": [0.0] * 50 + [120.0, 300.0, 80.0, 1000.0] * 25})
+    segments = (values["CASH_ADVANCE"] > 0).astype(int).to_numpy()
+    params = {"max_depth": 2, "min_leaf_share": 0.05, "random_state": 0, "max_conditions": 3, "precision_tolerance": 0}
+    surrogate = rules.fit_rules(values, segments, params)
+    texts = {
+        surrogate.segment_of_leaf(leaf): rules.rule_text(b, {"CASH_ADVANCE": "amount"}, {})
+        for leaf, b in surrogate.leaves.items()
+    }
+    assert surrogate.fidelity == 1.0 and texts == {0: "Cash Advance = 0", 1: "Cash Advance > 0"}

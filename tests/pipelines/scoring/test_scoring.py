@@ -31,6 +31,12 @@ def test_scoring_assigns_every_valid_customer_and_reports_drift(trained_project)
     assert drift["n_scored"] == len(scored)
     assert set(drift["features"]) >= {"BALANCE", "PURCHASES", "LIMIT_USAGE"}
     assert sum(row["scored_share"] for row in drift["segment_shares"]) == pytest.approx(1.0)
+    # every scored customer says why, in the rules of its segment most of the time
+    catalogue = json.loads((trained_project / "data/08_reporting/segments.json").read_text())
+    rules = {segment["name"]: {r["text"] for r in segment["rules"]["conditions"]} for segment in catalogue["segments"]}
+    assert scored["why"].notna().all() and scored["rules_agree"].mean() >= 0.8
+    agreeing = scored[scored["rules_agree"]]
+    assert agreeing.apply(lambda row: bool(rules[row["segment_name"]]), axis=1).all()
 
 
 def test_scoring_the_training_customers_reproduces_their_segments_without_refitting(trained_project):

@@ -104,8 +104,10 @@ def build_segment_catalogue(
     schema: Schema,
     features: Features,
     params: Mapping[str, Any],
+    segment_rules: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Per segment: id, name, how well it matches its archetype, size, traits, key statistics, recommendations.
+    """Per segment: id, name, how well it matches its archetype, size, traits, key statistics, readable rules,
+    recommendations.
 
     Traits and key statistics describe the segment's typical (median) customer against the portfolio's.
     """
@@ -168,10 +170,29 @@ def build_segment_catalogue(
                     )
                     for column in schema.columns_with("label")
                 },
+                "rules": _rules(segment_rules, seg),
                 "recommendations": recommendations(archetype, bool(row["micro_segment"]), playbook),
             }
         )
-    return {"customers": int(profiles[CUSTOMERS].sum()), "segments": segments}
+    catalogue = {"customers": int(profiles[CUSTOMERS].sum()), "segments": segments}
+    if segment_rules is not None:
+        catalogue["rules_fidelity"] = segment_rules["model"].fidelity
+    return catalogue
+
+
+def _rules(segment_rules: Mapping[str, Any] | None, segment: Any) -> dict[str, Any] | None:
+    """A segment's readable rules, each with its precision and coverage, and theirs together."""
+    if segment_rules is None or int(segment) not in segment_rules["segments"]:
+        return None
+    summary = segment_rules["segments"][int(segment)]
+    return {
+        "conditions": [
+            {"text": segment_rules["texts"][leaf], **quality}
+            for leaf, quality in zip(summary["leaves"], summary["rules"], strict=True)
+        ],
+        "precision": summary["precision"],
+        "coverage": summary["coverage"],
+    }
 
 
 def _value_shares(column: str, shares: pd.Series, portfolio: pd.Series, labels: Mapping[str, str]) -> dict[str, Any]:

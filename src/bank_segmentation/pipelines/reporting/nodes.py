@@ -6,13 +6,14 @@ from typing import Any
 
 import pandas as pd
 
-from bank_segmentation.core import naming
+from bank_segmentation.core import naming, rules
 from bank_segmentation.core.package import build_package
-from bank_segmentation.core.profiles import build_segment_profiles
-from bank_segmentation.core.settings import Schema
+from bank_segmentation.core.profiles import SEGMENT, build_segment_profiles, portfolio_frame
+from bank_segmentation.core.settings import Features, Schema
 from bank_segmentation.pipelines.reporting.exports import (
     build_campaign_list,
     build_segment_catalogue,
+    profile_roles,
 )
 from bank_segmentation.pipelines.reporting.figures import (
     eda_figures,
@@ -38,6 +39,26 @@ def profile_segments(
     )
 
 
+def explain_segments(
+    customer_features: pd.DataFrame,
+    segment_assignments: pd.DataFrame,
+    schema: Schema,
+    features: Features,
+    labels: Mapping[str, str],
+    params: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Readable rules per segment from a surrogate tree on the customers' own columns, with its fidelity."""
+    frame = customer_features.merge(segment_assignments[[schema.id_column, SEGMENT]], on=schema.id_column)
+    values = portfolio_frame(frame.drop(columns=[SEGMENT]), schema.id_column)
+    segments = frame[SEGMENT].to_numpy()
+    surrogate = rules.fit_rules(values, segments, params)
+    roles = profile_roles(schema, features)
+    texts = {leaf: rules.rule_text(bounds, roles, labels) for leaf, bounds in surrogate.leaves.items()}
+    summary = rules.segment_rules(surrogate, values, segments, int(params["per_segment"]))
+    logger.info("Segment rules: fidelity %.3f with trees of depth %d", surrogate.fidelity, int(params["max_depth"]))
+    return {"model": surrogate, "texts": texts, "segments": summary}
+
+
 def name_segments(profiles: pd.DataFrame, params: Mapping[str, Any], labels: Mapping[str, str]) -> pd.DataFrame:
     """Name every segment from its profile (archetype, partial match or description) and log the names."""
     names = naming.name_segments(profiles, params, labels)
@@ -54,14 +75,17 @@ def package_segmentation(
     segment_names: pd.DataFrame,
     segment_catalogue: Mapping[str, Any],
     segment_assignments: pd.DataFrame,
+    segment_rules: Mapping[str, Any],
 ) -> dict[str, Any]:
-    """The model bound to this run's names, actions and training distances: what scoring loads."""
-    return build_package(segmentation_model, segment_names, segment_catalogue, segment_assignments)
+    """The model bound to this run's names, actions, training distances and rules: what scoring loads."""
+    package = build_package(segmentation_model, segment_names, segment_catalogue, segment_assignments)
+    return {**package, "rules": {"model": segment_rules["model"], "texts": segment_rules["texts"]}}
 
 
 __all__ = [
     "build_campaign_list",
     "build_segment_catalogue",
+    "explain_segments",
     "profile_segments",
     "eda_figures",
     "name_segments",

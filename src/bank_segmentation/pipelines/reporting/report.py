@@ -131,6 +131,13 @@ def _card(segment: Mapping[str, Any], index: int) -> str:
     described = [*segment.get("labels", {}).values(), *segment.get("categories", {}).values()]
     who = "".join(f"<li>{h(d['summary'])}</li>" for d in described)
     who = f"<h4>Who they are</h4><ul>{who}</ul>" if who else ""
+    rules = segment.get("rules") or {}
+    rules_html = "".join(
+        f'<li>{h(rule["text"])} <span class="note">({rule["precision"]:.0%} of the customers meeting it are in '
+        f"this segment; it reaches {rule['coverage']:.0%} of the segment)</span></li>"
+        for rule in rules.get("conditions", [])
+    )
+    rules_html = f"<h4>Rules of thumb</h4><ul>{rules_html}</ul>" if rules_html else ""
     missed = segment.get("conditions_missed") or []
     partial = (
         f'<p class="risk">Partial match: does not meet {h(", ".join(missed))} of this archetype.</p>'
@@ -143,7 +150,7 @@ def _card(segment: Mapping[str, Any], index: int) -> str:
 <h3 class="segment-name">{h(segment["name"])}{badges}</h3>
 <div class="share">{segment["share"]:.1%} of customers ({segment["customers"]:,})</div>
 <p>{h(segment["description"])}</p>{partial}
-<h4>What defines it (typical customer)</h4><ul>{traits}</ul>{who}
+<h4>What defines it (typical customer)</h4><ul>{traits}</ul>{who}{rules_html}
 <h4>What to do</h4><p><strong>{h(recs["objective"])}</strong></p><ul>{offers}</ul>
 <p>Channel: {h(recs["channel"])}<br>KPI to track: {h(recs["kpi"])}</p>
 <p class="risk">Risk / compliance: {h(recs["risk_note"])}</p>{note}
@@ -162,6 +169,13 @@ def _summary(catalogue: Mapping[str, Any], selection: Mapping[str, Any]) -> str:
         if any(s["matched"] for s in segments)
         else "No segment matches a marketing archetype: each is named after the features that set it apart."
     )
+    fidelity = catalogue.get("rules_fidelity")
+    explained = (
+        f" The rules of thumb on each card come from a decision tree on the customers' own columns that places "
+        f"{fidelity:.0%} of them in the segment K-means chose."
+        if fidelity is not None
+        else ""
+    )
     reproducible = (
         f" Refitting on other samples of customers finds the same segments (agreement {agreement:.2f} of 1)."
         if agreement is not None
@@ -169,7 +183,7 @@ def _summary(catalogue: Mapping[str, Any], selection: Mapping[str, Any]) -> str:
     )
     return (
         f"<p>{catalogue['customers']:,} customers were split into {len(segments)} segments. "
-        f"{archetyped}{reproducible} Names come from "
+        f"{archetyped}{reproducible}{explained} Names come from "
         "each segment's typical customer, never from a cluster number; recommended actions come from the "
         "marketing playbook in <code>conf/base/parameters_reporting.yml</code>.</p>"
         f'<div class="cards">{cards}</div>'

@@ -26,6 +26,7 @@ PAGE = Template(
           padding: 12px 16px; background: #fbfcfd; }
   .card h3 { margin: 0 0 4px 0; font-size: 18px; }
   .share { font-size: 13px; color: #55606e; margin-bottom: 8px; }
+  .note { font-size: 12px; color: #55606e; }
   .badge { display: inline-block; font-size: 11px; padding: 1px 7px; border-radius: 10px;
            background: #fde2b8; color: #7a4b00; margin-left: 6px; vertical-align: middle; }
   .badge.grey { background: #e4e8ee; color: #44505e; }
