@@ -175,6 +175,8 @@ def test_each_setting_written_for_the_demo_is_fitted_with_one_note(other_bank):
     assert "features.kpis: KPIs left out" in log and "features.groups: derived from the roles" in log
     assert "naming: " in log and "archetypes skipped" in log
     assert "model_choice.rule.min_coverage: 0, no archetype fits" in log  # coverage would be 0 for every candidate
+    notes = log.count("settings fitted to the table: ")
+    assert f"Settings fitted to your table: {notes} change(s), listed in info.log" in log  # the terminal's line
 
 
 def test_mlflow_runs_are_named_for_what_ran(other_bank):

@@ -21,8 +21,10 @@ from bank_segmentation.framework import tracking
 from bank_segmentation.framework.locking import initialise_sqlite_once, sqlite_path
 from bank_segmentation.framework.parameters import check_parameters, fit_catalog_parameters, plain
 from bank_segmentation.framework.state import MLFLOW_REMEDY, OPTUNA_REMEDY, check_state_file, relocate_artifact_root
+from bank_segmentation.framework.story import STORY_LOGGER
 
 logger = logging.getLogger(__name__)
+story = logging.getLogger(STORY_LOGGER)
 
 MLFLOW_CONFIG_PATTERNS = ["mlflow*", "mlflow*/**", "**/mlflow*"]
 MAX_ERROR_TAG_LENGTH = 5000
@@ -89,8 +91,11 @@ class ParametersCheckHook:
     @hook_impl
     def after_catalog_created(self, catalog: Any, parameters: dict[str, Any]) -> None:
         """Fit every setting that names columns to the table the schema describes; one note per change."""
-        for note in fit_catalog_parameters(catalog, parameters):
+        notes = fit_catalog_parameters(catalog, parameters)
+        for note in notes:
             logger.info("settings fitted to the table: %s", note)
+        if notes:  # the terminal gets the count, info.log every note
+            story.info("Settings fitted to your table: %d change(s), listed in info.log", len(notes))
 
 
 # PRIVATE API (tests/test_private_api.py): kedro-mlflow offers no extension point for these guarantees, so its
