@@ -16,6 +16,7 @@ from kedro.framework.startup import bootstrap_project
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
+from bank_segmentation.core.serving import score_raw_rows
 from bank_segmentation.framework.parameters import value_at
 from bank_segmentation.pipeline_registry import register_pipelines
 from bank_segmentation.pipelines.demo_data.generator import generate_portfolio
@@ -120,3 +121,28 @@ def test_scoring_reuses_the_cleaning_and_names_segments_with_the_trained_names(r
     assert (scored["segment"].map(lookup) == scored["segment_name"]).all()
     cleaning = {"scoring.validate_customers", "scoring.impute_customers", "scoring.engineer_features"}
     assert cleaning <= {node.name for node in run["pipelines"]["scoring"].nodes}
+
+
+def test_raw_rows_get_the_scoring_pipelines_answers_and_a_bad_row_its_reasons(run):
+    """What the served model computes: the published package and imputer over raw rows, one answer per row."""
+    catalog = run["catalog"]
+    params = fast_parameters(Path("unused.db"))
+    raw = catalog.load("customers_to_score_raw").copy()
+    raw.loc[raw.index[1], "BALANCE"] = "-50"  # breaks the sign rule
+    answers = score_raw_rows(
+        raw,
+        catalog.load("segmentation_package"),
+        catalog.load("customer_imputer"),
+        params["schema"],
+        params["features"],
+        params["validation"],
+    )
+    assert len(answers) == len(raw) and (answers["CUST_ID"].to_numpy() == raw["CUST_ID"].to_numpy()).all()
+    assert answers.loc[1, "status"] == "rejected" and "BALANCE" in answers.loc[1, "reasons"]
+    scored = catalog.load("scored_customers").set_index("CUST_ID")
+    served = answers[answers["status"] == "scored"].set_index("CUST_ID")
+    both = served.index.intersection(scored.index)
+    assert len(both) == len(scored) - 1  # every customer the pipeline scored, but the one broken here
+    assert (served.loc[both, "segment"].astype(int) == scored.loc[both, "segment"]).all()
+    assert (served.loc[both, "segment_name"] == scored.loc[both, "segment_name"]).all()
+    assert np.allclose(served.loc[both, "distance_to_centroid"].astype(float), scored.loc[both, "distance_to_centroid"])

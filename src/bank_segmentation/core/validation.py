@@ -325,8 +325,12 @@ def _apply_policies(
 def _fail_when_too_many_rejected(
     violations: pd.DataFrame, bad: pd.Index, n_rows: int, params: Mapping[str, Any], source: str
 ) -> None:
-    """Stop when quarantine would leave no rows, or more than the tolerated share."""
-    if len(bad) < n_rows and len(bad) <= params["max_quarantine_share"] * n_rows:
+    """Stop when quarantine would leave no rows, or more than the tolerated share.
+
+    A tolerated share of 1 tolerates every row rejected: a served model answers each row with its status.
+    """
+    tolerated = params["max_quarantine_share"]
+    if (len(bad) < n_rows or tolerated >= 1) and len(bad) <= tolerated * n_rows:
         return
     worst = violations[violations["index"].isin(bad)]
     top_rule, top_column = worst.groupby(["rule", "column"]).size().idxmax()
