@@ -10,7 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import mlflow
 import numpy as np
+import pandas as pd
 import pytest
 from kedro.framework.startup import bootstrap_project
 from kedro.io import DataCatalog, MemoryDataset
@@ -18,6 +20,7 @@ from kedro.runner import SequentialRunner
 
 from bank_segmentation.core.serving import score_raw_rows
 from bank_segmentation.framework.parameters import value_at
+from bank_segmentation.framework.served import save_service
 from bank_segmentation.pipeline_registry import register_pipelines
 from bank_segmentation.pipelines.demo_data.generator import generate_portfolio
 from tests.workspace import PROJECT_ROOT, node_parameters
@@ -146,3 +149,18 @@ def test_raw_rows_get_the_scoring_pipelines_answers_and_a_bad_row_its_reasons(ru
     assert (served.loc[both, "segment"].astype(int) == scored.loc[both, "segment"]).all()
     assert (served.loc[both, "segment_name"] == scored.loc[both, "segment_name"]).all()
     assert np.allclose(served.loc[both, "distance_to_centroid"].astype(float), scored.loc[both, "distance_to_centroid"])
+
+
+def test_the_served_model_saved_and_loaded_by_mlflow_gives_the_same_answers(run, tmp_path):
+    catalog = run["catalog"]
+    params = fast_parameters(Path("unused.db"))
+    package, imputer = catalog.load("segmentation_package"), catalog.load("customer_imputer")
+    settings = (params["schema"], params["features"], params["validation"])
+    save_service(tmp_path / "served", package, imputer, *settings, pip_requirements=["scikit-learn", "pandas"])
+    served = mlflow.pyfunc.load_model(str(tmp_path / "served"))
+    assert [spec.name for spec in served.metadata.get_input_schema().inputs][:2] == ["CUST_ID", "BALANCE"]
+
+    raw = catalog.load("customers_to_score_raw").head(50).astype(str)
+    answers = served.predict(raw)
+    expected = score_raw_rows(raw, package, imputer, *settings)
+    pd.testing.assert_frame_equal(answers.reset_index(drop=True), expected.reset_index(drop=True))
