@@ -113,7 +113,13 @@ def _where(top_key: str, origins: Mapping[str, Path]) -> str:
     origin = origins.get(top_key)
     if origin is None:
         return "runtime --params: "
-    return f"{origin.relative_to(Path.cwd()) if origin.is_relative_to(Path.cwd()) else origin}: "
+    return f"{in_project(origin)}: "
+
+
+def in_project(path: str | Path) -> str:
+    """``path`` relative to the working directory (the project) where it lies inside it, else as given."""
+    absolute = Path(path)
+    return str(absolute.relative_to(Path.cwd())) if absolute.is_relative_to(Path.cwd()) else str(path)
 
 
 def _short(value: Any) -> str:

@@ -16,6 +16,7 @@ from kedro.framework.hooks import hook_impl
 
 from bank_segmentation.core.preprocessing import as_list
 from bank_segmentation.framework import tracking
+from bank_segmentation.framework.parameters import in_project
 
 STORY_LOGGER = "bank_segmentation.story"
 logger = logging.getLogger(STORY_LOGGER)
@@ -51,7 +52,7 @@ def data_line(quality: Mapping[str, Any]) -> str:
     """Rows in, kept, quarantined; values repaired and imputed."""
     repaired = sum(quality.get("repairs", {}).values())
     line = (
-        f"Data: {_relative(str(quality.get('source', '?')))}: {quality['rows_in']:,} rows in, "
+        f"Data: {in_project(str(quality.get('source', '?')))}: {quality['rows_in']:,} rows in, "
         f"{quality['rows_kept']:,} kept, {quality['rows_quarantined']:,} quarantined, {repaired:,} values repaired"
     )
     if "imputed" not in quality:
@@ -123,12 +124,6 @@ def _filepath(config: Mapping[str, Any] | None) -> str | None:
     return config.get("filepath") or (inner.get("filepath") if isinstance(inner, Mapping) else None)
 
 
-def _relative(path: str) -> str:
-    """``path`` relative to the working directory (the project) where it lies inside it."""
-    absolute = Path(path)
-    return str(absolute.relative_to(Path.cwd())) if absolute.is_relative_to(Path.cwd()) else path
-
-
 def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
@@ -156,14 +151,14 @@ class RunStoryHook:
             self._left[stage] = self._left.get(stage, 0) + 1
         self._seconds, self._found, self._parent = {}, {}, None
         self._pipeline = ",".join(run_params.get("pipeline_names") or []) or "default"
-        self._table = Path(_filepath(catalog.to_config()[0].get("customers_raw")) or "").name
-        published = catalog.load("params:publish") if "params:publish" in catalog else {}
         configs = catalog.to_config()[0]
+        self._table = Path(_filepath(configs.get("customers_raw")) or "").name
+        published = catalog.load("params:publish") if "params:publish" in catalog else {}
         paths = {
             name: published[name]["path"] if name in published else _filepath(configs.get(name))
             for name in SHOWN_OUTPUTS
         }
-        self._paths = {name: _relative(path) for name, path in paths.items() if path}
+        self._paths = {name: in_project(path) for name, path in paths.items() if path}
 
     @hook_impl
     def before_node_run(self, node: Any) -> None:
@@ -185,7 +180,7 @@ class RunStoryHook:
             logger.info(data_line(outputs["scoring_validation_report"]))
         if "data_quality" in outputs:
             logger.info(data_line(outputs["data_quality"]))
-            self._table = _relative(str(outputs["data_quality"].get("source", ""))).removeprefix(RAW_FOLDER)
+            self._table = in_project(str(outputs["data_quality"].get("source", ""))).removeprefix(RAW_FOLDER)
             self._name_run(None)
         if "model_selection" in outputs:
             logger.info(model_line(outputs["model_selection"]))
