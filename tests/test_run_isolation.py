@@ -108,6 +108,9 @@ def test_concurrent_runs_each_produce_their_own_complete_result(published_projec
     assert read_output(published_project, "data/07_model_output/segment_assignments.parquet")["segment"].nunique() == k
     catalogue = json.loads((published_project / "data/08_reporting/segments.json").read_text())
     assert len(catalogue["segments"]) == k
+    client = MlflowClient(f"sqlite:///{published_project / 'mlflow.db'}")
+    champion = client.get_model_version_by_alias("bank-segmentation", "champion")
+    assert str(champion.version) == manifest["registered_model"]["version"]  # the served model is that run's
 
 
 def test_a_killed_run_changes_nothing_that_scoring_uses(published_project: Path):
@@ -214,6 +217,8 @@ def test_a_run_that_fails_to_publish_leaves_the_previous_set_and_registers_nothi
     assert latest.info.status == "FAILED" and "publishing failed" in latest.data.tags["error"]
     versions = client.search_model_versions("name='bank-segmentation'")
     assert [str(v.version) for v in versions] == [before["registered_model"]["version"]]
+    champion = client.get_model_version_by_alias("bank-segmentation", "champion")
+    assert str(champion.version) == before["registered_model"]["version"]  # the alias stayed where it was
 
 
 def test_old_finished_runs_are_pruned_but_never_the_published_or_a_running_one(tmp_path: Path):
@@ -272,9 +277,10 @@ def test_the_terminal_tells_what_the_run_found_and_where_to_look(first_published
     rows = table[2 : 2 + len(catalogue["segments"])]
     for row, segment in zip(rows, catalogue["segments"], strict=True):
         assert row.split(f"{segment['share']:.1%}")[0].strip() == segment["name"]
-    assert console[-4:] == [
+    assert console[-5:] == [
         "Report:        data/08_reporting/segmentation_report.html",
         "Campaign list: data/08_reporting/campaign_list.csv",
+        "Served model:  models:/bank-segmentation@champion (version 1)",
         "Compare runs:  uv run mlflow ui --backend-store-uri sqlite:///mlflow.db",
         "               then open http://127.0.0.1:5000/#/experiments/1/runs?workflowType=machine_learning",
     ]

@@ -63,9 +63,7 @@ def test_every_helper_is_a_no_op_without_an_active_run(empty_store, tmp_path, ca
     assert tracking.log_nested_run(tracking.NestedRun("x", metrics={"a": 1.0})) is None
     assert tracking.log_nested_runs([tracking.NestedRun("y")]) == []
     tracking.log_to_parent(metrics={"a": 1.0})
-    assert (
-        tracking.log_sklearn_model(object(), "m", registered_model_name=None, signature=None, pip_requirements=[]) == {}
-    )
+    assert tracking.log_python_model("m", {"python_model": object()}) == {}
     assert "tracking" in caplog.text and "disabled" in caplog.text
     assert not (tmp_path / "mlflow.db").exists()  # nothing was written, not even the store
 

@@ -259,9 +259,3 @@ class Log1pColumns(OneToOneFeatureMixin, BaseEstimator, TransformerMixin):
         mask = np.ones(X.shape[1], bool) if self.mask is None else np.asarray(self.mask, bool)
         X[:, mask] = np.log1p(np.maximum(X[:, mask], 0.0))
         return X
-
-
-# Types a serialised model of this module may contain beyond scikit-learn's own (for skops loading).
-TRUSTED_TYPES = [f"{cls.__module__}.{cls.__qualname__}" for cls in (ColumnSelector, UpperWinsorizer, Log1pColumns)] + [
-    "numpy.dtype"
-]

@@ -18,6 +18,7 @@ import pandas as pd
 from sklearn.tree import DecisionTreeClassifier
 
 PERCENT_ROLES = ("frequency", "share")
+WHOLE_NUMBER_ROLES = ("count", "tenure")  # transaction counts and months: a threshold between integers
 
 
 @dataclass(frozen=True)
@@ -174,10 +175,15 @@ def _condition(bound: Bound, role: str | None, labels: Mapping[str, str]) -> str
         return f"{label} = 0"
     if bound.lower == 0 and not np.isfinite(bound.upper):
         return f"{label} > 0"
-    low, high = (_value(v, role) for v in (bound.lower, bound.upper))
+    if role in WHOLE_NUMBER_ROLES:  # a cut at 11.5 months reads "≤ 11" or "≥ 12"
+        low, high = (_value(v, role) for v in (np.floor(bound.lower) + 1, np.floor(bound.upper)))
+        above = f"{label} ≥ {low}"
+    else:
+        low, high = (_value(v, role) for v in (bound.lower, bound.upper))
+        above = f"{label} > {low}"
     if np.isfinite(bound.lower) and np.isfinite(bound.upper):
         return f"{label} between {low} and {high}"
-    return f"{label} > {low}" if np.isfinite(bound.lower) else f"{label} ≤ {high}"
+    return above if np.isfinite(bound.lower) else f"{label} ≤ {high}"
 
 
 def _value(value: float, role: str | None) -> str:

@@ -14,11 +14,21 @@ import pandas as pd
 from bank_segmentation.core.assignment import assign_segments
 from bank_segmentation.core.features import build_model_input, engineer_features
 from bank_segmentation.core.imputation import CustomerImputer
+from bank_segmentation.core.profiles import portfolio_frame
 from bank_segmentation.core.settings import Features, Schema
 from bank_segmentation.core.validation import REJECTED_REASONS, validate_table
 
 SCORED, REJECTED = "scored", "rejected"
-ANSWER_COLUMNS = ["status", "reasons", "segment", "segment_name", "recommended_action", "distance_to_centroid"]
+ANSWER_COLUMNS = [
+    "status",
+    "reasons",
+    "segment",
+    "segment_name",
+    "recommended_action",
+    "distance_to_centroid",
+    "why",
+    "rules_agree",
+]
 
 
 def score_raw_rows(
@@ -39,13 +49,38 @@ def score_raw_rows(
     answers.loc[rejected_at, "status"] = REJECTED
     answers.loc[rejected_at, "reasons"] = outcome.rejected[REJECTED_REASONS].to_numpy()
     kept_at = answers.index.difference(rejected_at)  # validation keeps the other rows in order
+    segmented = pd.DataFrame(index=kept_at)
     if len(kept_at):
         clean, _ = imputer.transform(outcome.kept)
-        model_input = build_model_input(engineer_features(clean, features), schema, features)
-        assigned = assign_segments(package["model"], model_input, schema).set_index(kept_at)
+        customer_features = engineer_features(clean, features)
+        model_input = build_model_input(customer_features, schema, features)
+        assigned = assign_segments(package["model"], model_input, schema)
+        assigned = assigned.assign(**why_columns(assigned, package, customer_features, schema)).set_index(kept_at)
         segments = package["segments"].set_index("segment")
-        answers.loc[kept_at, "segment"] = assigned["segment"]
-        answers.loc[kept_at, "segment_name"] = assigned["segment"].map(segments["name"])
-        answers.loc[kept_at, "recommended_action"] = assigned["segment"].map(segments["recommended_action"])
-        answers.loc[kept_at, "distance_to_centroid"] = assigned["distance_to_centroid"]
-    return answers.reindex(columns=[schema.id_column, *ANSWER_COLUMNS])
+        segmented = assigned.assign(
+            segment_name=assigned["segment"].map(segments["name"]),
+            recommended_action=assigned["segment"].map(segments["recommended_action"]),
+        )
+    answers = answers.join(segmented.reindex(columns=ANSWER_COLUMNS[2:]))
+    # a rejected row has no segment: nullable types answer null there and keep the scored rows' values as they are
+    types = {"segment": "Int64", "distance_to_centroid": "Float64", "rules_agree": "boolean"}
+    types.update(dict.fromkeys(["segment_name", "recommended_action", "why"], "string"))
+    return answers.astype(types)[[schema.id_column, *ANSWER_COLUMNS]]
+
+
+def why_columns(
+    scored: pd.DataFrame, package: Mapping[str, Any], customer_features: pd.DataFrame, schema: Schema
+) -> dict[str, Any]:
+    """``why``: the readable rule each customer meets; ``rules_agree``: whether it points to the same segment.
+
+    A package from before the rules has none: both columns are then left empty.
+    """
+    if "rules" not in package:
+        return {"why": "", "rules_agree": pd.NA}
+    surrogate, texts = package["rules"]["model"], package["rules"]["texts"]
+    features = customer_features.set_index(schema.id_column).loc[scored[schema.id_column]].reset_index()
+    leaves = surrogate.leaf_of(portfolio_frame(features, schema.id_column))
+    return {
+        "why": [texts[leaf] for leaf in leaves],
+        "rules_agree": [surrogate.segment_of_leaf(leaf) == seg for leaf, seg in zip(leaves, scored["segment"])],
+    }

@@ -71,6 +71,12 @@ class Schema(Strict):
         """Text columns described per segment (shares of their values; a label's rate): categoricals, labels."""
         return self.columns_with("categorical", "label")
 
+    @property
+    def optional_columns(self) -> list[str]:
+        """Columns a table may lack (left blank): an outcome (label) is unknown for customers scored before it
+        happens, and a carried (ignored) column is a courtesy."""
+        return self.columns_with("label", "ignore")
+
     def columns_with(self, *roles: str) -> list[str]:
         """Columns whose role is one of ``roles``, in declaration order."""
         return [col for col, role in self.columns.items() if role in roles]
@@ -278,6 +284,7 @@ class TrainingMlflow(Strict):
     log_model: bool = True
     artifact_name: str
     registered_model_name: str | None = None
+    champion_alias: str | None = None
     pip_requirements: list[str] = Field(default_factory=list)
 
 

@@ -73,8 +73,7 @@ def match_columns(raw: pd.DataFrame, schema: Schema, source: str) -> tuple[pd.Da
         else:
             extras.append(str(col))
     absent = [col for col in wanted.values() if col not in renames.values()]
-    # An outcome (label) is unknown for customers scored before it happens; a carried column is a courtesy.
-    optional = [col for col in absent if col in schema.columns_with("label", "ignore")]
+    optional = [col for col in absent if col in schema.optional_columns]
     if optional:
         logger.warning("%s: no column %s: left blank in the outputs", source, ", ".join(optional))
     missing = [col for col in absent if col not in optional]

@@ -2,6 +2,7 @@
 
 import contextlib
 import logging
+import os
 import warnings
 from collections.abc import Iterator
 
@@ -55,3 +56,18 @@ def route_mlflow_logs_to_project_logging() -> None:
     for handler in list(mlflow_logger.handlers):
         mlflow_logger.removeHandler(handler)
     mlflow_logger.propagate = True
+
+
+@contextlib.contextmanager
+def without_artifact_progress_bars() -> Iterator[None]:
+    """No MLflow "Downloading artifacts" bars for the block (the copies are local and take milliseconds)."""
+    name = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
+    previous = os.environ.get(name)
+    os.environ[name] = "false"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = previous

@@ -35,12 +35,14 @@ from kedro.io import AbstractDataset
 
 from bank_segmentation.core.errors import SegmentationError
 from bank_segmentation.framework import tracking
+from bank_segmentation.framework.locking import exclusive_file_lock
 from bank_segmentation.framework.quiet import quiet_logger
 
 logger = logging.getLogger(__name__)
 
 RUNS_DIR = Path("data") / "runs"
 MANIFEST = Path("data") / "published.json"
+PUBLISH_LOCK = Path("data") / ".publish.lock"  # held while a run publishes
 PUBLISHED_MARK, FAILED_MARK = ".published", ".failed"
 FILEPATH, VERSIONED, NESTED = "filepath", "versioned", "dataset"
 KEDRO_CATALOG_LOGGER = "kedro.io.data_catalog"
@@ -184,6 +186,7 @@ class RunIsolationHook:
         self._project = Path.cwd()
         self._targets: dict[str, dict[str, Any]] = {}
         self._registered_name: str | None = None
+        self._alias: str | None = None
         self._keep_runs = 3
         self._produced: dict[str, FileDataset] = {}
         self._version: str | None = None
@@ -195,7 +198,8 @@ class RunIsolationHook:
         self._project = Path(context.project_path)
         self._targets = dict(params.get("publish") or {})
         self._keep_runs = int((params.get("runs") or {}).get("keep", 3))
-        self._registered_name = ((params.get("training") or {}).get("mlflow") or {}).get("registered_model_name")
+        model = (params.get("training") or {}).get("mlflow") or {}
+        self._registered_name, self._alias = model.get("registered_model_name"), model.get("champion_alias")
         self._produced, self._version, self._owner_tagged = {}, None, False
 
     @hook_impl
@@ -244,7 +248,10 @@ class RunIsolationHook:
         if self._version is None:
             return
         try:
-            publish_run(self._project, self._version, self._produced, self._targets, self._registered_name)
+            registry = (self._registered_name, self._alias)
+            # one publication at a time: the manifest, the documented copies and the alias name the same run
+            with exclusive_file_lock(self._project / PUBLISH_LOCK):
+                publish_run(self._project, self._version, self._produced, self._targets, *registry)
         except Exception as error:
             _mark(self._project, self._version, FAILED_MARK)
             tracking.fail_active_run(f"publishing failed: {type(error).__name__}: {error}")
@@ -271,11 +278,15 @@ def publish_run(
     produced: Mapping[str, FileDataset],
     targets: Mapping[str, Mapping[str, Any]],
     registered_name: str | None,
+    alias: str | None = None,
 ) -> PublishedSet:
-    """Make a successful run's outputs the published set: stage, register, switch, move into place."""
+    """Make a successful run's outputs the published set: stage, register, switch, move into place.
+
+    The registered model version gets ``alias`` (champion) only here, with the switch: a run that fails
+    earlier never moves it, and one that fails while publishing points it back."""
     published = PublishedSet.load(project)
     entries, staged = {}, []
-    registered = None
+    registered, previous = None, None
     try:
         # registering first: it completes the run's model info file, which is then checksummed and staged
         registered = _register_model(project, version, produced, registered_name)
@@ -295,6 +306,9 @@ def publish_run(
         published.published_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         published.mlflow_run_id = tracking.active_run_id()
         if registered is not None:
+            if alias:
+                previous = tracking.move_alias(registered["name"], alias, registered["version"])
+                registered["alias"] = alias
             published.registered_model = registered
         published.save(project)  # the switch
     except Exception as error:
@@ -302,6 +316,8 @@ def publish_run(
             staging.unlink(missing_ok=True)
         if registered is not None:
             tracking.delete_model_version(registered["name"], registered["version"])
+            if alias:
+                tracking.restore_alias(registered["name"], alias, previous)
         raise PublishError(f"run {version} was not published ({type(error).__name__}: {error})") from error
     for staging, target in staged:
         os.replace(staging, target)

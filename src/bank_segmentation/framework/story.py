@@ -17,6 +17,7 @@ from kedro.framework.hooks import hook_impl
 from bank_segmentation.core.preprocessing import as_list
 from bank_segmentation.framework import tracking
 from bank_segmentation.framework.parameters import in_project
+from bank_segmentation.framework.runs import MODEL_INFO, PublishedSet
 
 STORY_LOGGER = "bank_segmentation.story"
 logger = logging.getLogger(STORY_LOGGER)
@@ -111,6 +112,14 @@ def compare_runs_lines(parent: tracking.ParentRun | None) -> list[str]:
     return [f"{'Compare runs:':<15}{MLFLOW_UI}", f"{'':<15}then open {link}"]
 
 
+def served_model_lines(registered: Mapping[str, Any] | None) -> list[str]:
+    """Where the run's served model is registered (nothing when tracking or registering is off)."""
+    if not registered:
+        return []
+    uri = f"models:/{registered['name']}" + (f"@{registered['alias']}" if registered.get("alias") else "")
+    return [f"{'Served model:':<15}{uri} (version {registered['version']})"]
+
+
 def description(lines: list[str]) -> str:
     """The run's story as the Markdown of its MLflow description."""
     return "\n".join(["```", *lines, "```"])
@@ -141,6 +150,11 @@ class RunStoryHook:
         self._pipeline = "default"
         self._table = ""
         self._parent: tracking.ParentRun | None = None
+        self._project = Path.cwd()
+
+    @hook_impl
+    def after_context_created(self, context: Any) -> None:
+        self._project = Path(context.project_path)
 
     @hook_impl(tryfirst=True)  # before the run's outputs are redirected to its own folder: the documented paths
     def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
@@ -211,6 +225,8 @@ class RunStoryHook:
         produced = set(pipeline.all_outputs())
         shown = [name for name in SHOWN_OUTPUTS if name in produced and name in self._paths]
         lines += [f"{SHOWN_OUTPUTS[name] + ':':<15}{self._paths[name]}" for name in shown]
+        if MODEL_INFO in produced:
+            lines += served_model_lines(PublishedSet.load(self._project).registered_model)
         lines += compare_runs_lines(self._parent)
         for line in lines:
             logger.info(line)

@@ -282,41 +282,34 @@ def delete_model_version(name: str, version: str) -> None:
         MlflowClient(mlflow.get_tracking_uri()).delete_model_version(name, version)
 
 
-def log_sklearn_model(
-    model: Any,
-    name: str,
-    *,
-    registered_model_name: str | None,
-    signature: Any,
-    pip_requirements: list[str],
-    code_paths: list[str | Path] | None = None,
-    trusted_types: list[str] | None = None,
-    tags: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Log a scikit-learn model on the active run (registering it only when ``registered_model_name`` is given:
-    the project registers at publishing, once the whole run has succeeded); ``{}`` when tracking is off."""
+def move_alias(name: str, alias: str, version: str) -> str | None:
+    """Point ``alias`` of registered model ``name`` at ``version``; the version it pointed at before, if any."""
+    client = MlflowClient(mlflow.get_tracking_uri())
+    try:
+        previous = str(client.get_model_version_by_alias(name, alias).version)
+    except mlflow.exceptions.MlflowException:
+        previous = None  # the first version with this alias
+    client.set_registered_model_alias(name, alias, version)
+    return previous
+
+
+def restore_alias(name: str, alias: str, version: str | None) -> None:
+    """Point ``alias`` back at ``version`` after a failed publication (best effort: the run is failing)."""
+    if version is None:
+        return  # deleting the failed version removed the alias with it
+    with contextlib.suppress(Exception):
+        MlflowClient(mlflow.get_tracking_uri()).set_registered_model_alias(name, alias, version)
+
+
+def log_python_model(name: str, model: Mapping[str, Any], tags: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Log an MLflow pyfunc model (``model``: the arguments of ``mlflow.pyfunc.log_model``) on the parent run,
+    unregistered: the project registers it at publishing, once the whole run has succeeded. ``{}`` when
+    tracking is off."""
     parent = parent_run()
     if parent is None:
         logger.debug("tracking disabled: model %r not logged", name)
         return {}
-    import mlflow.sklearn
-
     # MLflow warns that pip itself is absent from uv environments; harmless with explicit requirements.
     with quiet_logger("mlflow.utils.environment"):
-        info = mlflow.sklearn.log_model(
-            model,
-            name=name,
-            signature=signature,
-            pip_requirements=pip_requirements,
-            code_paths=[str(p) for p in code_paths or []],
-            registered_model_name=registered_model_name,
-            skops_trusted_types=trusted_types,
-            tags={k: str(v) for k, v in (tags or {}).items()} or None,
-        )
-    return {
-        "run_id": parent.run_id,
-        "model_uri": info.model_uri,
-        "model_id": getattr(info, "model_id", None),
-        "registered_model_name": registered_model_name,
-        "registered_model_version": getattr(info, "registered_model_version", None),
-    }
+        info = mlflow.pyfunc.log_model(name=name, tags={k: str(v) for k, v in (tags or {}).items()} or None, **model)
+    return {"run_id": parent.run_id, "model_uri": info.model_uri, "model_id": getattr(info, "model_id", None)}

@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import mlflow
 import pandas as pd
 from mlflow.tracking import MlflowClient
 from sklearn.metrics import adjusted_rand_score
@@ -72,14 +71,6 @@ def test_sweep_selects_trains_and_tracks_a_model_that_recovers_the_demo_personas
     merged = assignments.merge(personas, on="CUST_ID", validate="1:1")
     assert len(merged) == len(personas)
     assert adjusted_rand_score(merged["PERSONA"], merged["segment"]) >= 0.6
-
-    # the registered MLflow model is the same model as the local artifact
-    registered = json.loads((project_copy / "data/06_models/segmentation_model_mlflow.json").read_text())
-    assert registered["registered_model_name"] == "bank-segmentation"
-    served = mlflow.pyfunc.load_model(f"models:/bank-segmentation/{registered['registered_model_version']}")
-    model_input = read_output(project_copy, "data/05_model_input/model_input.parquet")
-    predicted = served.predict(model_input[served.metadata.get_input_schema().input_names()].head(200))
-    assert list(predicted) == assignments["segment"].head(200).tolist()
 
     # determinism: a second run gives the very same segments
     run_pipeline(["clustering", "tuning", "model_choice", "training"], SMALL_SWEEP)

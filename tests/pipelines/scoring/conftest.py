@@ -13,14 +13,14 @@ FAST_TRAINING = {
     "clustering": {"sweep": {"variants": ["log_standard"], "k_min": 3, "k_max": 8}},
     "evaluation": {"agreement": {"n_refits": 3}},
     "model_choice": {"sources": ["sweep"]},
-    "training": {"mlflow": {"log_model": False}},
 }
 TRAINING_PIPELINES = ["data_processing", "clustering", "tuning", "model_choice", "training", "reporting"]
 
 
 @pytest.fixture(scope="session")
 def trained_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A project copy where the shipped demo portfolio has been trained (fast settings) and published."""
+    """A project copy where the shipped demo portfolio has been trained (fast settings) and published, its served
+    model registered."""
     project = make_project_copy(tmp_path_factory.mktemp("trained_demo") / "project")
     run_default(project, FAST_TRAINING, TRAINING_PIPELINES)
     return project

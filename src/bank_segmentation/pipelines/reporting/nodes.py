@@ -1,15 +1,19 @@
 """Nodes of the reporting pipeline (each implemented in the module named after its topic)."""
 
 import logging
+import time
 from collections.abc import Mapping
+from importlib.metadata import version
 from typing import Any
 
 import pandas as pd
 
 from bank_segmentation.core import naming, rules
+from bank_segmentation.core.imputation import CustomerImputer
 from bank_segmentation.core.package import build_package
 from bank_segmentation.core.profiles import SEGMENT, build_segment_profiles, portfolio_frame
 from bank_segmentation.core.settings import Features, Schema
+from bank_segmentation.framework import served
 from bank_segmentation.pipelines.reporting.exports import (
     build_campaign_list,
     build_segment_catalogue,
@@ -82,12 +86,36 @@ def package_segmentation(
     return {**package, "rules": {"model": segment_rules["model"], "texts": segment_rules["texts"]}}
 
 
+def log_served_model(
+    segmentation_package: Mapping[str, Any],
+    customer_imputer: CustomerImputer,
+    schema: Schema,
+    features: Features,
+    validation: Mapping[str, Any],
+    training: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Log the served model (raw rows in, segments out) to MLflow; registered once the whole run is published."""
+    settings = training["mlflow"]
+    if not settings.get("log_model", True):
+        return {}
+    start = time.perf_counter()
+    parts = (segmentation_package, customer_imputer, schema, features, validation)
+    requirements = [f"{name}=={version(name)}" for name in settings["pip_requirements"]]
+    tags = {"k": len(segmentation_package["segments"]), "input": "raw customer rows"}
+    info = served.log_service(settings["artifact_name"], *parts, pip_requirements=requirements, tags=tags)
+    if info:
+        info["seconds"] = round(time.perf_counter() - start, 2)
+        logger.info("logged the served MLflow model %s in %.1f s", info["model_uri"], info["seconds"])
+    return info
+
+
 __all__ = [
     "build_campaign_list",
     "build_segment_catalogue",
     "explain_segments",
     "profile_segments",
     "eda_figures",
+    "log_served_model",
     "name_segments",
     "package_segmentation",
     "render_plotly_figures",

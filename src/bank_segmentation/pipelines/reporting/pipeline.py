@@ -14,6 +14,7 @@ from .nodes import (
     build_segment_catalogue,
     eda_figures,
     explain_segments,
+    log_served_model,
     name_segments,
     package_segmentation,
     profile_segments,
@@ -91,6 +92,19 @@ def create_pipeline(**kwargs) -> Pipeline:
                 ],
                 outputs="segmentation_package",
                 name="package_segmentation",
+            ),
+            Node(
+                func=log_served_model,
+                inputs=[
+                    "segmentation_package",
+                    "customer_imputer",
+                    "params:schema",
+                    "params:features",
+                    "params:validation",
+                    "params:training",
+                ],
+                outputs="segmentation_model_mlflow",
+                name="log_served_model",
             ),
             Node(
                 func=build_campaign_list,

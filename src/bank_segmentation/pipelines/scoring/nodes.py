@@ -11,7 +11,7 @@ import pandas as pd
 
 from bank_segmentation.core.assignment import assign_segments, with_carried_columns
 from bank_segmentation.core.package import distance_thresholds, training_percentile, training_shares
-from bank_segmentation.core.profiles import portfolio_frame
+from bank_segmentation.core.serving import why_columns
 from bank_segmentation.core.settings import Schema
 from bank_segmentation.core.spreadsheet import spreadsheet_safe
 from bank_segmentation.framework import tracking
@@ -180,24 +180,6 @@ def export_scored_customers(
     ordered = named[first + [col for col in named.columns if col not in first]]
     explained = ordered.assign(**why_columns(ordered, segmentation_package, customers_to_score_features, schema))
     return spreadsheet_safe(with_carried_columns(explained, customers_to_score_features, schema))
-
-
-def why_columns(
-    scored: pd.DataFrame, package: Mapping[str, Any], customer_features: pd.DataFrame, schema: Schema
-) -> dict[str, Any]:
-    """``why``: the readable rule each customer meets; ``rules_agree``: whether it points to the same segment.
-
-    A package from before the rules has none: both columns are then left empty.
-    """
-    if "rules" not in package:
-        return {"why": "", "rules_agree": pd.NA}
-    surrogate, texts = package["rules"]["model"], package["rules"]["texts"]
-    features = customer_features.set_index(schema.id_column).loc[scored[schema.id_column]].reset_index()
-    leaves = surrogate.leaf_of(portfolio_frame(features, schema.id_column))
-    return {
-        "why": [texts[leaf] for leaf in leaves],
-        "rules_agree": [surrogate.segment_of_leaf(leaf) == seg for leaf, seg in zip(leaves, scored["segment"])],
-    }
 
 
 def log_drift_metrics(drift_report: dict[str, Any]) -> None:

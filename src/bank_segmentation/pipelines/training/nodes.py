@@ -4,19 +4,14 @@ from __future__ import annotations
 
 import logging
 import time
-from importlib.metadata import version
-from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
-import bank_segmentation
 from bank_segmentation.core.evaluation import fit_kmeans, thread_limit
-from bank_segmentation.core.preprocessing import TRUSTED_TYPES, build_preprocessor, feature_space
+from bank_segmentation.core.preprocessing import build_preprocessor, feature_space
 from bank_segmentation.core.settings import EvaluationSettings, Features, Schema
-from bank_segmentation.framework import tracking
 
 logger = logging.getLogger(__name__)
 
@@ -49,40 +44,3 @@ def train_segmentation_model(
 def model_columns(model: Pipeline) -> list[str]:
     """The input columns a fitted segmentation model reads."""
     return list(model.named_steps["preprocess"].named_steps["select"].columns)
-
-
-def log_segmentation_model(
-    segmentation_model: Pipeline,
-    model_input: pd.DataFrame,
-    segmentation_config: dict[str, Any],
-    training: dict[str, Any],
-) -> dict[str, Any]:
-    """Log the model to MLflow with its signature (schema only, no customer rows); it is registered when the
-    whole run is published (bank_segmentation.framework.runs), never by a run that fails later."""
-    settings = training["mlflow"]
-    if not settings.get("log_model", True):
-        return {}
-    from mlflow.models import infer_signature
-
-    columns = model_columns(segmentation_model)
-    sample = model_input[columns].head(2)
-    signature = infer_signature(sample, segmentation_model.predict(sample).astype(np.int64))
-    start = time.perf_counter()
-    info = tracking.log_sklearn_model(
-        segmentation_model,
-        settings["artifact_name"],
-        registered_model_name=None,
-        signature=signature,
-        pip_requirements=[f"{name}=={version(name)}" for name in settings["pip_requirements"]],
-        code_paths=[Path(bank_segmentation.__file__).parent],
-        trusted_types=TRUSTED_TYPES,
-        tags={"variant": segmentation_config["variant"], "k": segmentation_config["k"]},
-    )
-    if info:
-        info["seconds"] = round(time.perf_counter() - start, 2)
-        logger.info(
-            "logged MLflow model %s in %.1f s (registered when the run is published)",
-            info["model_uri"],
-            info["seconds"],
-        )
-    return info

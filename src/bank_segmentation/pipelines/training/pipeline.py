@@ -9,13 +9,12 @@ from kedro.pipeline import Node, Pipeline
 from bank_segmentation.core.assignment import assign_segments
 
 from .nodes import (
-    log_segmentation_model,
     train_segmentation_model,
 )
 
 
 def create_pipeline(**kwargs: Any) -> Pipeline:
-    """The chosen config -> model fitted on all customers -> MLflow -> assignments."""
+    """The chosen config -> model fitted on all customers -> assignments."""
     return Pipeline(
         [
             Node(
@@ -29,12 +28,6 @@ def create_pipeline(**kwargs: Any) -> Pipeline:
                 ],
                 outputs="segmentation_model",
                 name="train_segmentation_model",
-            ),
-            Node(
-                func=log_segmentation_model,
-                inputs=["segmentation_model", "model_input", "segmentation_config", "params:training"],
-                outputs="segmentation_model_mlflow",
-                name="log_segmentation_model",
             ),
             Node(
                 func=assign_segments,
