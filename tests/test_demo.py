@@ -196,12 +196,26 @@ def test_unknown_persona_is_rejected():
         generate_portfolio(10, seed=0, persona_shares={"spendthrift": 1.0})
 
 
-def test_customers_to_score_use_their_own_ids_and_seed(portfolio, params):
-    to_score, personas = generate_customers_to_score(params)
-    assert list(to_score.columns) == list(COLUMNS)
-    assert len(to_score) == params["to_score"]["n_customers"]
-    assert personas["CUST_ID"].equals(to_score["CUST_ID"])
-    assert not set(to_score["CUST_ID"]) & set(portfolio[0]["CUST_ID"])
+def test_the_month_later_file_keeps_most_customers_moves_a_few_and_adds_new_ones(portfolio, params):
+    customers, personas = portfolio
+    month, labels = generate_customers_to_score(customers, personas, params)
+    assert list(month.columns) == list(COLUMNS) and labels["CUST_ID"].equals(month["CUST_ID"])
+    assert month["CUST_ID"].is_unique
+    stayed = month["CUST_ID"].isin(customers["CUST_ID"])
+    settings = params["to_score"]
+    assert (~stayed).sum() == settings["new_customers"]["n_customers"]  # new ids never meet the portfolio's
+    assert abs(stayed.sum() / len(customers) - settings["stay_share"]) < 0.01
+    changed = labels[stayed & (labels[PERSONA_COLUMN] != labels["PREVIOUS_PERSONA"])]
+    assert 0.02 < len(changed) / stayed.sum() < 0.1
+    allowed = {(old, new) for old, targets in settings["moves"].items() for new in targets}
+    assert set(zip(changed["PREVIOUS_PERSONA"], changed[PERSONA_COLUMN])) <= allowed
+    # customers who kept their habits keep their counts and frequencies; their amounts drift a little
+    same = month[stayed.to_numpy()].set_index("CUST_ID").drop(changed["CUST_ID"])
+    before = customers.set_index("CUST_ID").loc[same.index]
+    assert same["PURCHASES_TRX"].equals(before["PURCHASES_TRX"])
+    ratio = (same["BALANCE"] / before["BALANCE"]).replace([np.inf], np.nan).dropna()
+    assert 0.9 < ratio.median() < 1.1 and ratio.between(0.5, 2.0).all()
+    assert np.allclose(same["PURCHASES"], same["ONEOFF_PURCHASES"] + same["INSTALLMENTS_PURCHASES"], atol=0.011)
 
 
 # --- realism against the real table ---------------------------------------------------------------
@@ -243,8 +257,8 @@ def test_kmeans_recovers_personas(portfolio):
         ("customers_to_score.csv", "customers_to_score_personas.csv", generate_customers_to_score),
     ],
 )
-def test_shipped_files_match_the_generator(params, customers_file, personas_file, node):
-    customers, personas = node(params)
+def test_shipped_files_match_the_generator(params, portfolio, customers_file, personas_file, node):
+    customers, personas = node(*portfolio, params) if node is generate_customers_to_score else node(params)
     shipped = pd.read_csv(RAW / customers_file)
     pd.testing.assert_frame_equal(shipped, customers, check_dtype=False)
     pd.testing.assert_frame_equal(pd.read_csv(RAW / personas_file), personas, check_dtype=False)

@@ -69,7 +69,11 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             catalog[name] = KeptDataset()
     catalog.save("customers_raw", customers.astype(str))
     catalog.save("customers_to_score_raw", to_score.astype(str))
-    outputs = {name: set(SequentialRunner().run(pipelines[name], catalog)) for name in ORDER}
+    outputs = {}
+    for name in ORDER:
+        if name == "scoring":  # what publishing does between runs: the trained memberships become the previous ones
+            catalog.save("previous_segment_memberships", catalog.load("segment_memberships"))
+        outputs[name] = set(SequentialRunner().run(pipelines[name], catalog))
     return {"catalog": catalog, "outputs": outputs, "pipelines": pipelines}
 
 
@@ -122,6 +126,8 @@ def test_scoring_reuses_the_cleaning_and_names_segments_with_the_trained_names(r
     names = catalog.load("segment_names")
     lookup = dict(zip(names["segment"], names["name"], strict=True))
     assert (scored["segment"].map(lookup) == scored["segment_name"]).all()
+    migration = catalog.load("segment_migration")  # customers never segmented before are all new
+    assert migration["counts"]["new"] == len(scored) and set(scored["movement"]) == {"new"}
     cleaning = {"scoring.validate_customers", "scoring.impute_customers", "scoring.engineer_features"}
     assert cleaning <= {node.name for node in run["pipelines"]["scoring"].nodes}
 

@@ -315,6 +315,25 @@ class OutsideTrainingSettings(Strict):
     factor: float = Field(gt=0)
 
 
+class WatchedMove(Strict):
+    name: str
+    from_: list[str] = Field(alias="from", min_length=1)
+    to: list[str] = Field(min_length=1)
+
+
+class MigrationSettings(Strict):
+    """Segment migration of scored customers since they were last segmented (``params:migration``)."""
+
+    top_flows: int = Field(ge=1)
+    watch: list[WatchedMove] = Field(default_factory=list)
+
+
+class PageText(Strict):
+    title: str
+    subtitle: str
+    footer: str
+
+
 class ReportingSettings(Strict):
     """The reporting pipeline's blocks; their contents are read by the reporting pipeline."""
 
@@ -337,10 +356,18 @@ class DemoPortfolio(Strict):
     persona_shares: dict[str, float]
 
 
+class MonthLater(Strict):
+    seed: int
+    stay_share: float = Field(gt=0, le=1)
+    moves: dict[str, dict[str, float]] = Field(default_factory=dict)
+    amount_drift_sigma: float = Field(ge=0)
+    new_customers: DemoPortfolio
+
+
 class DemoDataSettings(DemoPortfolio):
     """The synthetic demo portfolio and its month-later file to score (``params:demo_data``)."""
 
-    to_score: DemoPortfolio
+    to_score: MonthLater
 
 
 class TrackingSettings(Strict):
@@ -373,6 +400,8 @@ class ProjectParameters(Strict):
     training: TrainingSettings
     drift: DriftSettings
     outside_training: OutsideTrainingSettings
+    migration: MigrationSettings
+    scoring_report: PageText
     reporting: ReportingSettings
     demo_data: DemoDataSettings
     tracking: TrackingSettings

@@ -43,6 +43,7 @@ logger = logging.getLogger(__name__)
 RUNS_DIR = Path("data") / "runs"
 MANIFEST = Path("data") / "published.json"
 PUBLISH_LOCK = Path("data") / ".publish.lock"  # held while a run publishes
+PREVIOUS = "previous_"  # an input named previous_<name> reads the published <name>, never the run's own
 PUBLISHED_MARK, FAILED_MARK = ".published", ".failed"
 FILEPATH, VERSIONED, NESTED = "filepath", "versioned", "dataset"
 KEDRO_CATALOG_LOGGER = "kedro.io.data_catalog"
@@ -218,6 +219,8 @@ class RunIsolationHook:
                     _replace(catalog, dataset.name, _with_file(dataset.config, str(path), False), None, version)
             for dataset in read_only.values():
                 entry = published.datasets.get(dataset.name)
+                if dataset.name.startswith(PREVIOUS):  # e.g. the memberships a run compares its own with
+                    entry = self._previous(dataset.name, published)
                 if entry is None:
                     continue  # never published (raw inputs, or a project from before): its documented path
                 path = self._project / entry["path"]
@@ -233,6 +236,17 @@ class RunIsolationHook:
         if not self._owner_tagged and self._version is not None:  # the MLflow run exists from here on
             tracking.tag_active_run_owner(self._version)
             self._owner_tagged = True
+
+    @staticmethod
+    def _previous(name: str, published: PublishedSet) -> dict[str, Any]:
+        """The published entry ``previous_<name>`` reads: that of ``<name>``, as the last good run left it."""
+        entry = published.datasets.get(name.removeprefix(PREVIOUS))
+        if entry is None:
+            raise PublishedSetError(
+                f"{name}: no published {name.removeprefix(PREVIOUS)} to compare with (data/published.json); it is "
+                "published by `kedro run` since this version of the project. Retrain with `kedro run`"
+            )
+        return entry
 
     def _verify(self, name: str, path: Path, expected: str) -> None:
         if not path.is_file():

@@ -35,6 +35,7 @@ SHOWN_OUTPUTS = {
     "segmentation_report": "Report",
     "campaign_list": "Campaign list",
     "scored_customers": "Scored",
+    "scoring_report": "Report",
 }
 
 
@@ -112,6 +113,20 @@ def compare_runs_lines(parent: tracking.ParentRun | None) -> list[str]:
     return [f"{'Compare runs:':<15}{MLFLOW_UI}", f"{'':<15}then open {link}"]
 
 
+def migration_lines(migration: Mapping[str, Any] | None) -> list[str]:
+    """Who moved since the customers were last segmented, and the watched moves with customers in them."""
+    if not migration:
+        return []
+    counts = migration["counts"]
+    since = {"training": "training", "scoring": "the previous scoring"}.get(migration["previous_source"], "ever")
+    lines = [
+        f"Since {since}: {counts['stayed']:,} stayed, {counts['moved']:,} moved ({migration['moved_share']:.1%}), "
+        f"{counts['new']:,} new, {counts['left']:,} left, {counts['rejected']:,} rejected."
+    ]
+    lines += [f"  {rule['name']}: {rule['customers']:,}" for rule in migration["watched"] if rule["customers"]]
+    return lines
+
+
 def served_model_lines(registered: Mapping[str, Any] | None) -> list[str]:
     """Where the run's served model is registered (nothing when tracking or registering is off)."""
     if not registered:
@@ -169,7 +184,10 @@ class RunStoryHook:
         self._table = Path(_filepath(configs.get("customers_raw")) or "").name
         published = catalog.load("params:publish") if "params:publish" in catalog else {}
         paths = {
-            name: published[name]["path"] if name in published else _filepath(configs.get(name))
+            # an MLflow artifact dataset's own config no longer says its file: the catalog's entry does
+            name: published[name]["path"]
+            if name in published
+            else _filepath(catalog.config_resolver.resolve_pattern(name))
             for name in SHOWN_OUTPUTS
         }
         self._paths = {name: in_project(path) for name, path in paths.items() if path}
@@ -199,7 +217,7 @@ class RunStoryHook:
         if "model_selection" in outputs:
             logger.info(model_line(outputs["model_selection"]))
             self._name_run(outputs["model_selection"])
-        for name in ("segment_catalogue", "scored_customers"):
+        for name in ("segment_catalogue", "scored_customers", "segment_migration"):
             if name in outputs:
                 self._found[name] = outputs[name]
         # Kedro interleaves the stages' nodes: a stage's time is the sum of its nodes' times
@@ -219,7 +237,8 @@ class RunStoryHook:
         scored = self._found.get("scored_customers")
         if scored is not None:
             outside = int(scored["outside_training"].sum()) if "outside_training" in scored else 0
-            lines += ["", f"Scored {len(scored):,} customers, {outside:,} outside what the model was trained on.", ""]
+            lines += ["", f"Scored {len(scored):,} customers, {outside:,} outside what the model was trained on."]
+            lines += [*migration_lines(self._found.get("segment_migration")), ""]
         if not lines:
             return
         produced = set(pipeline.all_outputs())

@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -408,3 +409,70 @@ def _simulate(rng: np.random.Generator, labels: np.ndarray) -> dict[str, np.ndar
     return {
         name: np.round(values, DECIMALS) if values.dtype.kind == "f" else values for name, values in columns.items()
     }
+
+
+# Amounts a month later: each drifts a little (log-normal, per customer and column); counts and frequencies,
+# which are shares of the tenure's months, stay as they were for customers whose habits did not change.
+DRIFTING_AMOUNTS = ("BALANCE", "ONEOFF_PURCHASES", "INSTALLMENTS_PURCHASES", "CASH_ADVANCE", "PAYMENTS")
+
+
+def month_later(
+    customers: pd.DataFrame,
+    personas: pd.DataFrame,
+    seed: int,
+    stay_share: float,
+    moves: Mapping[str, Mapping[str, float]],
+    amount_drift_sigma: float,
+    new_customers: Mapping[str, Any],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The portfolio a month later: most customers stay (a few change persona and are simulated anew from
+    it), some leave, new ones arrive. Personas come back with each customer's ``PREVIOUS_PERSONA``."""
+    rng = np.random.default_rng(seed)
+    # the portfolio may come back from its CSV as text (the customer table is read as written)
+    numbers = customers.drop(columns="CUST_ID").apply(pd.to_numeric)
+    known = customers[["CUST_ID"]].join(numbers).merge(personas, on="CUST_ID", validate="1:1")
+    known = known[rng.random(len(known)) < stay_share].reset_index(drop=True)
+    before = known[PERSONA_COLUMN].to_numpy()
+    after = np.array([_next_persona(rng, persona, moves) for persona in before], dtype=object)
+    changed = after != before
+
+    drifted = known[list(COLUMNS)].copy()
+    for column in DRIFTING_AMOUNTS:
+        factor = np.exp(amount_drift_sigma * np.clip(rng.standard_normal(len(drifted)), -3.0, 3.0))
+        drifted[column] = np.round(drifted[column] * factor, CENTS if "PURCHASES" in column else DECIMALS)
+    drifted["PURCHASES"] = np.round(drifted["ONEOFF_PURCHASES"] + drifted["INSTALLMENTS_PURCHASES"], CENTS)
+    if changed.any():
+        anew = pd.DataFrame(_simulate(rng, after[changed]), index=drifted.index[changed])
+        drifted.loc[changed, anew.columns] = anew
+    arrived, arrived_personas = generate_portfolio(**new_customers)
+    month = pd.concat([drifted, arrived], ignore_index=True)[list(COLUMNS)]
+    labels = pd.DataFrame(
+        {
+            "CUST_ID": month["CUST_ID"],
+            PERSONA_COLUMN: np.concatenate([after, arrived_personas[PERSONA_COLUMN].to_numpy()]),
+            "PREVIOUS_PERSONA": np.concatenate([before, np.full(len(arrived), None, dtype=object)]),
+        }
+    )
+    logger.info(
+        "A month later: %d of %d customers stay (%d change habits), %d leave, %d are new",
+        len(known),
+        len(customers),
+        int(changed.sum()),
+        len(customers) - len(known),
+        len(arrived),
+    )
+    return month, labels
+
+
+def _next_persona(rng: np.random.Generator, persona: str, moves: Mapping[str, Mapping[str, float]]) -> str:
+    """The persona a customer has a month later: its own, or one it moves to with the given probabilities."""
+    targets = moves.get(persona, {})
+    unknown = set(targets) - set(PERSONAS)
+    if unknown:
+        raise ValueError(f"unknown persona(s) {sorted(unknown)} in the moves of {persona!r}; known: {list(PERSONAS)}")
+    draw, cumulative = rng.random(), 0.0
+    for target, probability in targets.items():
+        cumulative += probability
+        if draw < cumulative:
+            return target
+    return persona

@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from bank_segmentation.pipelines.demo_data.generator import generate_portfolio
+from bank_segmentation.pipelines.demo_data.generator import generate_portfolio, month_later
 
 PORTFOLIO_KEYS = ("n_customers", "seed", "persona_shares", "id_prefix", "id_start")
 
@@ -22,6 +22,12 @@ def generate_demo_customers(params: Mapping[str, Any]) -> tuple[pd.DataFrame, pd
     return _portfolio(params)
 
 
-def generate_customers_to_score(params: Mapping[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """New customers to score (``params.to_score``: own seed, id range and drifted mix)."""
-    return _portfolio(params["to_score"])
+def generate_customers_to_score(
+    demo_customers: pd.DataFrame, customer_personas: pd.DataFrame, params: Mapping[str, Any]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The portfolio a month later, to score (``params.to_score``): most customers stay, some change habits,
+    some leave, new ones arrive."""
+    month = params["to_score"]
+    new_customers = {key: month["new_customers"][key] for key in PORTFOLIO_KEYS if key in month["new_customers"]}
+    settings = {key: month[key] for key in ("seed", "stay_share", "moves", "amount_drift_sigma")}
+    return month_later(demo_customers, customer_personas, **settings, new_customers=new_customers)

@@ -23,7 +23,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 func=generate_customers_to_score,
-                inputs="params:demo_data",
+                inputs=["demo_customers", "customer_personas", "params:demo_data"],
                 outputs=["demo_customers_to_score", "customers_to_score_personas"],
                 name="generate_customers_to_score_node",
                 tags=["demo_data"],

@@ -10,6 +10,7 @@ import pandas as pd
 
 from bank_segmentation.core import naming, rules
 from bank_segmentation.core.imputation import CustomerImputer
+from bank_segmentation.core.migration import memberships
 from bank_segmentation.core.package import build_package
 from bank_segmentation.core.profiles import SEGMENT, build_segment_profiles, portfolio_frame
 from bank_segmentation.core.settings import Features, Schema
@@ -86,6 +87,13 @@ def package_segmentation(
     return {**package, "rules": {"model": segment_rules["model"], "texts": segment_rules["texts"]}}
 
 
+def record_training_memberships(
+    segment_assignments: pd.DataFrame, segmentation_package: Mapping[str, Any], schema: Schema
+) -> pd.DataFrame:
+    """The trained customers' segments, names and archetypes: what the next scoring run compares with."""
+    return memberships(segment_assignments, segmentation_package, schema, source="training")
+
+
 def log_served_model(
     segmentation_package: Mapping[str, Any],
     customer_imputer: CustomerImputer,
@@ -114,6 +122,7 @@ __all__ = [
     "build_segment_catalogue",
     "explain_segments",
     "profile_segments",
+    "record_training_memberships",
     "eda_figures",
     "log_served_model",
     "name_segments",

@@ -18,6 +18,7 @@ from .nodes import (
     name_segments,
     package_segmentation,
     profile_segments,
+    record_training_memberships,
     render_plotly_figures,
     render_report,
     render_report_images,
@@ -105,6 +106,12 @@ def create_pipeline(**kwargs) -> Pipeline:
                 ],
                 outputs="segmentation_model_mlflow",
                 name="log_served_model",
+            ),
+            Node(
+                func=record_training_memberships,
+                inputs=["segment_assignments", "segmentation_package", "params:schema"],
+                outputs="segment_memberships",
+                name="record_training_memberships",
             ),
             Node(
                 func=build_campaign_list,

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import html
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from bank_segmentation.core.naming import feature_label
+from bank_segmentation.core.page import PAGE, h, html_table
 from bank_segmentation.pipelines.reporting.render import colour
-from bank_segmentation.pipelines.reporting.template import PAGE
 
 logger = logging.getLogger(__name__)
 
@@ -76,37 +73,6 @@ GLOSSARY = (
         "amounts are in the currency of the source table.",
     ),
 )
-
-
-def h(value: Any) -> str:
-    """HTML-escaped text of any value (every data or user string goes through here)."""
-    return html.escape(str(value), quote=True)
-
-
-def _number(value: Any) -> str:
-    """A metric for a table cell: thousands separators, fewer decimals for bigger numbers."""
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return "-"
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return h(value)
-    if isinstance(value, int) or abs(value) >= 100:
-        return f"{value:,.0f}"
-    return f"{value:,.2f}" if abs(value) >= 10 else f"{value:,.3f}"
-
-
-def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]], numeric: set[int] = frozenset()) -> str:
-    """An HTML table; cells are escaped, numeric columns right-aligned."""
-    head = "".join(f"<th>{h(col)}</th>" for col in headers)
-    body = "".join(
-        "<tr>"
-        + "".join(
-            f'<td class="num">{_number(cell)}</td>' if i in numeric else f"<td>{h(cell)}</td>"
-            for i, cell in enumerate(row)
-        )
-        + "</tr>"
-        for row in rows
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def _figure(images: Mapping[str, str], name: str, caption: str) -> str:
@@ -211,9 +177,9 @@ def _segments(catalogue: Mapping[str, Any], images: Mapping[str, str]) -> str:
     return (
         "<p>The typical (median) customer of each segment; frequencies and shares in % of months or spend, "
         "tenure in months, amounts in the currency of the source table.</p>"
-        + _table(headers, rows, numeric={1})
+        + html_table(headers, rows, numeric={1})
         + (
-            ("<h3>Share of the portfolio's volumes</h3>" + _table(volume_headers, volumes))
+            ("<h3>Share of the portfolio's volumes</h3>" + html_table(volume_headers, volumes))
             if volume_headers[1:]
             else ""
         )
@@ -240,7 +206,7 @@ def _described_tables(segments: Sequence[Mapping[str, Any]]) -> str:
                 title = f"{first['label']}: share of each value"
             rows = [[s["name"]] + [f"{s[kind][column]['shares'][v]:.0%}" for v in values] for s in segments]
             rows.append(["whole portfolio"] + [f"{first['portfolio_shares'][v]:.0%}" for v in values])
-            parts.append(f"<h3>{h(title)}</h3>" + _table(["segment", *values], rows))
+            parts.append(f"<h3>{h(title)}</h3>" + html_table(["segment", *values], rows))
     return "".join(parts)
 
 
@@ -274,7 +240,7 @@ def _why_k(selection: Mapping[str, Any]) -> str:
         f"Admissible: agreement of refits at least {h(t.get('min_agreement'))}, at least "
         f"{_percent(t.get('min_coverage'))} of customers in archetype-named segments, no segment under "
         f"{_percent(t.get('min_segment_share'))}.</p>"
-        + _table(
+        + html_table(
             [
                 "segments (k)",
                 "silhouette ± standard error",
@@ -332,10 +298,10 @@ def _candidates(selection: Mapping[str, Any]) -> str:
     return (
         f"<h3>The candidates</h3><p>{len(candidates)} candidates ({h(summary)}); the best are shown, every one "
         "with its reasons is in <code>data/08_reporting/model_selection.json</code>.</p>"
-        + _table(headers, [row(c) for c in ranked[:CANDIDATE_ROWS]])
+        + html_table(headers, [row(c) for c in ranked[:CANDIDATE_ROWS]])
         + (
             f"<details><summary>{len(ranked) - CANDIDATE_ROWS} more candidates</summary>"
-            + _table(headers, [row(c) for c in ranked[CANDIDATE_ROWS:]])
+            + html_table(headers, [row(c) for c in ranked[CANDIDATE_ROWS:]])
             + "</details>"
             if len(ranked) > CANDIDATE_ROWS
             else ""
@@ -440,16 +406,16 @@ def _quality(data_quality: Mapping[str, Any], images: Mapping[str, str]) -> str:
     ]
     parts = [
         f"<p>Source: <code>{h(Path(str(data_quality.get('source', '?'))).name)}</code></p>",
-        _table(["", "rows"], counts, numeric={1}),
+        html_table(["", "rows"], counts, numeric={1}),
     ]
     for key, title in (("repairs", "Repairs"), ("quarantined", "Quarantined by rule")):
         items = data_quality.get(key) or {}
         if items:
-            parts.append(f"<h3>{h(title)}</h3>" + _table(["rule", "rows"], list(items.items()), {1}))
+            parts.append(f"<h3>{h(title)}</h3>" + html_table(["rule", "rows"], list(items.items()), {1}))
     imputed = data_quality.get("imputed") or {}
     if imputed:
         rows = [[col, strategy, count] for col, spec in imputed.items() for strategy, count in _strategies(spec)]
-        parts.append("<h3>Imputed values</h3>" + _table(["column", "strategy", "values"], rows, {2}))
+        parts.append("<h3>Imputed values</h3>" + html_table(["column", "strategy", "values"], rows, {2}))
     parts += [
         _figure(images, "missing_values", "Missing values per column"),
         _figure(images, "feature_distributions", "Distributions of the behavioural columns"),

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from bank_segmentation.core.assignment import assign_segments, with_carried_columns
+from bank_segmentation.core.migration import measure_migration, memberships, movements
 from bank_segmentation.core.package import distance_thresholds, training_percentile, training_shares
 from bank_segmentation.core.serving import why_columns
 from bank_segmentation.core.settings import Schema
@@ -169,17 +170,59 @@ def export_scored_customers(
     scored_assignments: pd.DataFrame,
     segmentation_package: Mapping[str, Any],
     customers_to_score_features: pd.DataFrame,
+    previous_segment_memberships: pd.DataFrame,
     schema: Schema,
 ) -> pd.DataFrame:
-    """Scored customers with the columns carried as written, their segment's name and recommended action,
-    safe to open in a spreadsheet."""
+    """Scored customers with the columns carried as written, their segment's name and recommended action, the
+    rule they meet and their segment last time, safe to open in a spreadsheet."""
     segments = segmentation_package["segments"][["segment", "name", "recommended_action"]]
     names = segments.rename(columns={"name": "segment_name"})
     named = scored_assignments.merge(names, on="segment", how="left", validate="many_to_one")
     first = list(scored_assignments.columns[:2]) + ["segment_name", "recommended_action"]
     ordered = named[first + [col for col in named.columns if col not in first]]
     explained = ordered.assign(**why_columns(ordered, segmentation_package, customers_to_score_features, schema))
-    return spreadsheet_safe(with_carried_columns(explained, customers_to_score_features, schema))
+    moved = explained.join(movements(explained, previous_segment_memberships, schema.id_column))
+    return spreadsheet_safe(with_carried_columns(moved, customers_to_score_features, schema))
+
+
+def record_scored_memberships(
+    scored_assignments: pd.DataFrame, segmentation_package: Mapping[str, Any], schema: Schema
+) -> pd.DataFrame:
+    """The scored customers' segments, names and archetypes: what the next scoring run compares with."""
+    return memberships(scored_assignments, segmentation_package, schema, source="scoring")
+
+
+def measure_segment_migration(
+    previous_segment_memberships: pd.DataFrame,
+    segment_memberships: pd.DataFrame,
+    rejected_customers_to_score: pd.DataFrame,
+    migration: Mapping[str, Any],
+    schema: Schema,
+) -> dict[str, Any]:
+    """Who stayed, moved, arrived or left since the customers were last segmented, and the watched moves."""
+    rejected_ids = rejected_customers_to_score.get(schema.id_column, pd.Series(dtype=object)).astype("string")
+    report = measure_migration(
+        previous_segment_memberships, segment_memberships, list(rejected_ids.dropna()), migration, schema.id_column
+    )
+    counts = report["counts"]
+    logger.info(
+        "Migration since %s: %d stayed, %d moved, %d new, %d left, %d rejected",
+        report["previous_source"] or "nothing",
+        *(counts[key] for key in ("stayed", "moved", "new", "left", "rejected")),
+    )
+    for rule in report["watched"]:
+        if rule["customers"]:
+            logger.info("Watched move %r: %d customers", rule["name"], rule["customers"])
+    return report
+
+
+def log_migration_metrics(segment_migration: dict[str, Any]) -> None:
+    """Log the migration counts and watched moves (aggregates only) on the run's MLflow parent run."""
+    metrics = {f"migration.{key}": value for key, value in segment_migration["counts"].items()}
+    metrics["migration.moved_share"] = segment_migration["moved_share"]
+    for rule in segment_migration["watched"]:
+        metrics[f"migration.watched.{rule['name'].replace(' ', '_')}"] = rule["customers"]
+    tracking.log_to_parent(metrics=metrics)
 
 
 def log_drift_metrics(drift_report: dict[str, Any]) -> None:

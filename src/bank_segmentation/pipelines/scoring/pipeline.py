@@ -10,9 +10,13 @@ from .nodes import (
     export_scored_customers,
     flag_outside_training,
     log_drift_metrics,
+    log_migration_metrics,
     measure_drift,
+    measure_segment_migration,
+    record_scored_memberships,
     score_customers,
 )
+from .report import render_scoring_report
 
 
 def create_pipeline(**kwargs: Any) -> Pipeline:
@@ -41,6 +45,7 @@ def create_pipeline(**kwargs: Any) -> Pipeline:
                     "scored_assignments_flagged",
                     "segmentation_package",
                     "customers_to_score_features",
+                    "previous_segment_memberships",
                     "params:schema",
                 ],
                 outputs="scored_customers",
@@ -61,6 +66,31 @@ def create_pipeline(**kwargs: Any) -> Pipeline:
                 name="measure_drift",
             ),
             Node(func=log_drift_metrics, inputs="drift_report", outputs=None, name="log_drift_metrics"),
+            Node(
+                func=record_scored_memberships,
+                inputs=["scored_assignments_flagged", "segmentation_package", "params:schema"],
+                outputs="segment_memberships",
+                name="record_scored_memberships",
+            ),
+            Node(
+                func=measure_segment_migration,
+                inputs=[
+                    "previous_segment_memberships",
+                    "segment_memberships",
+                    "rejected_customers_to_score",
+                    "params:migration",
+                    "params:schema",
+                ],
+                outputs="segment_migration",
+                name="measure_segment_migration",
+            ),
+            Node(func=log_migration_metrics, inputs="segment_migration", outputs=None, name="log_migration_metrics"),
+            Node(
+                func=render_scoring_report,
+                inputs=["segment_migration", "drift_report", "params:scoring_report"],
+                outputs="scoring_report",
+                name="render_scoring_report",
+            ),
         ],
         tags=["scoring"],
     )

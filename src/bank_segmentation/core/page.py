@@ -1,6 +1,15 @@
-"""The page shell of the HTML report: inline CSS only, no external fonts, scripts or images."""
+"""The HTML reports' building blocks: escaped text, tables, and the page shell (inline CSS only, no external
+fonts, scripts or images).
+"""
 
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
 from string import Template
+from typing import Any
+
+import pandas as pd
 
 PAGE = Template(
     """<!DOCTYPE html>
@@ -59,3 +68,34 @@ $body
 </html>
 """
 )
+
+
+def h(value: Any) -> str:
+    """HTML-escaped text of any value (every data or user string goes through here)."""
+    return html.escape(str(value), quote=True)
+
+
+def cell_number(value: Any) -> str:
+    """A metric for a table cell: thousands separators, fewer decimals for bigger numbers."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return "-"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return h(value)
+    if isinstance(value, int) or abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:,.2f}" if abs(value) >= 10 else f"{value:,.3f}"
+
+
+def html_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], numeric: set[int] = frozenset()) -> str:
+    """An HTML table; cells are escaped, numeric columns right-aligned."""
+    head = "".join(f"<th>{h(col)}</th>" for col in headers)
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<td class="num">{cell_number(cell)}</td>' if i in numeric else f"<td>{h(cell)}</td>"
+            for i, cell in enumerate(row)
+        )
+        + "</tr>"
+        for row in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
