@@ -28,9 +28,9 @@ def scored_10k(trained_demo: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     """A trained project that scored 10,000 raw rows (the demo's customers and new ones, a few of them broken)."""
     project = copy_of(trained_demo, tmp_path_factory.mktemp("served") / "project")
     raw = project / "data/01_raw"
-    known, new = (pd.read_csv(raw / name, dtype=str) for name in ("customers.csv", "customers_to_score.csv"))
-    more = new.assign(CUST_ID=new["CUST_ID"] + "B")
-    table = pd.concat([known, new, more]).head(10_000).reset_index(drop=True)
+    known, month = (pd.read_csv(raw / name, dtype=str) for name in ("customers.csv", "customers_to_score.csv"))
+    more = month.assign(CUST_ID=month["CUST_ID"] + "M")  # the month-later rows as other customers
+    table = pd.concat([known, more]).head(10_000).reset_index(drop=True)
     for offset, (column, value) in enumerate(BAD_ROWS.items()):
         table.loc[offset * 997 + 5, column] = value
     table.to_csv(raw / "customers_to_score.csv", index=False)
