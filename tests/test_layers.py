@@ -60,3 +60,25 @@ def test_no_pipeline_imports_another_pipeline():
         if others:
             offending[str(path.relative_to(PACKAGE))] = others
     assert not offending
+
+
+def test_the_spark_engine_imports_only_the_core():
+    offending = {
+        str(path.relative_to(PACKAGE)): sorted(
+            m for m in imports_of(path) if not m.startswith(("bank_segmentation.core", "bank_segmentation.spark"))
+        )
+        for path in modules("spark")
+    }
+    assert not {k: v for k, v in offending.items() if v}
+
+
+def test_pyspark_is_imported_only_by_the_spark_engine_and_its_session():
+    allowed = {PACKAGE / "framework" / "spark_session.py", *modules("spark")}
+    importing = set()
+    for path in set(PACKAGE.rglob("*.py")) - allowed:
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            names += [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            if any(name.split(".")[0] == "pyspark" for name in names):
+                importing.add(str(path.relative_to(PACKAGE)))
+    assert not importing  # the pandas engine runs without the spark extra

@@ -15,6 +15,7 @@ route_mlflow_logs_to_project_logging()
 from bank_segmentation.framework.hooks import ParametersCheckHook, ProjectMlflowHook  # noqa: E402
 from bank_segmentation.framework.runs import RunIsolationHook  # noqa: E402
 from bank_segmentation.framework.session import UniqueVersionSession  # noqa: E402
+from bank_segmentation.framework.spark_session import SparkHook  # noqa: E402
 from bank_segmentation.framework.story import RunStoryHook  # noqa: E402
 
 # Runs started in the same millisecond would otherwise share a save version.
@@ -24,7 +25,8 @@ SESSION_CLASS = UniqueVersionSession
 # hook comes second: its after_pipeline_run (publishing) runs first, while the MLflow run is still open.
 # The parameters check runs first of all (tryfirst): a wrong key stops the run before tracking is contacted.
 # The run's story reads the documented paths first (tryfirst) and tells what was found last (trylast).
-HOOKS = (ProjectMlflowHook(), RunIsolationHook(), ParametersCheckHook(), RunStoryHook())
+# The Spark session starts only in an environment with a spark.yml (conf/spark: the optional Spark engine).
+HOOKS = (ProjectMlflowHook(), RunIsolationHook(), ParametersCheckHook(), RunStoryHook(), SparkHook())
 DISABLE_HOOKS_FOR_PLUGINS = ("kedro-mlflow", "kedro_mlflow")  # the name as published, and as installed
 
 CONFIG_LOADER_ARGS = {
@@ -33,4 +35,5 @@ CONFIG_LOADER_ARGS = {
     # Lets conf/base/mlflow.yml fall back to the embedded SQLite store unless
     # MLFLOW_TRACKING_URI points at a shared server.
     "custom_resolvers": {"oc.env": oc.env},
+    "config_patterns": {"spark": ["spark*", "spark*/**"]},
 }

@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,11 +62,14 @@ def normalise_header(name: object) -> str:
     return str(name).replace("\ufeff", "").strip().upper()
 
 
-def match_columns(raw: pd.DataFrame, schema: Schema, source: str) -> tuple[pd.DataFrame, list[str]]:
-    """Rename raw headers to the schema's names; fail on missing columns, return the extras."""
+def header_mapping(
+    columns: Sequence[object], schema: Schema, source: str
+) -> tuple[dict[Any, str], list[str], list[str]]:
+    """Which header becomes which schema column, the extra headers, and the optional columns the file lacks;
+    fails on a missing required column."""
     wanted = {normalise_header(col): col for col in [schema.id_column, *schema.columns]}
     renames, extras = {}, []
-    for col in raw.columns:
+    for col in columns:
         key = normalise_header(col)
         if key in wanted and wanted[key] not in renames.values():
             renames[col] = wanted[key]
@@ -78,8 +81,8 @@ def match_columns(raw: pd.DataFrame, schema: Schema, source: str) -> tuple[pd.Da
         logger.warning("%s: no column %s: left blank in the outputs", source, ", ".join(optional))
     missing = [col for col in absent if col not in optional]
     if missing:
-        found = ", ".join(map(str, raw.columns[:8])) + (" ..." if raw.shape[1] > 8 else "")
-        hint = " (the file has a single column: is the delimiter one of , ; tab |?)" if raw.shape[1] == 1 else ""
+        found = ", ".join(map(str, list(columns)[:8])) + (" ..." if len(columns) > 8 else "")
+        hint = " (the file has a single column: is the delimiter one of , ; tab |?)" if len(columns) == 1 else ""
         close = {col: difflib.get_close_matches(col, list(map(str, extras)), n=1) for col in missing}
         hint += "".join(f"; did you mean {match[0]!r} for {col!r}?" for col, match in close.items() if match)
         raise DataContractError(
@@ -88,8 +91,14 @@ def match_columns(raw: pd.DataFrame, schema: Schema, source: str) -> tuple[pd.Da
             column=missing[0],
             rule="required_columns",
         )
+    return renames, extras, optional
+
+
+def match_columns(raw: pd.DataFrame, schema: Schema, source: str) -> tuple[pd.DataFrame, list[str]]:
+    """Rename raw headers to the schema's names; fail on missing columns, return the extras."""
+    renames, extras, optional = header_mapping(list(raw.columns), schema, source)
     table = raw.rename(columns=renames).assign(**dict.fromkeys(optional, pd.NA))
-    return table[list(wanted.values())], extras
+    return table[[schema.id_column, *schema.columns]], extras
 
 
 def parse_numbers(text: pd.Series, style: NumberFormat, decimal: str = ".") -> tuple[pd.Series, pd.Series]:

@@ -15,6 +15,8 @@ THIRD_PARTY_WARNINGS = (
     (r"Support for class-based `config` is deprecated", Warning),  # pydantic, via kedro-mlflow
     (r"Accessing the 'model_fields' attribute on the instance", Warning),  # pydantic, via kedro's typed params
     (r".*Add type hints to the `predict` method", UserWarning),  # mlflow, on kedro-mlflow's pipeline model
+    (r"PySpark does not yet fully support pandas", FutureWarning),  # pyspark 4.3 with pandas 3
+    (r"The copy keyword is deprecated", Warning),  # pandas 3, inside pyspark's toPandas
 )
 
 

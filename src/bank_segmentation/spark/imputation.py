@@ -1,0 +1,56 @@
+"""Imputation on Spark: the statistics of ``core.imputation`` learned and applied by Spark.
+
+The learned object is the same ``CustomerImputer`` the pandas path publishes, so either engine can score
+with it. Medians are exact (Spark's ``percentile``, interpolating as pandas does), not approximate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from bank_segmentation.core.errors import ConfigurationError
+from bank_segmentation.core.imputation import CustomerImputer
+
+SPARK_STRATEGIES = ("median", "domain")  # knn needs every row in one process: the pandas engine only
+
+
+def fit_spark_imputer(frame: DataFrame, columns: Sequence[str], params: Mapping[str, Any]) -> CustomerImputer:
+    """Learn the training medians (and keep the domain rules) from the validated customers on Spark."""
+    strategy = params["strategy"]
+    if strategy not in SPARK_STRATEGIES:
+        raise ConfigurationError(
+            f"parameters 'imputation.strategy': {strategy!r} is not available on Spark; use one of {SPARK_STRATEGIES}"
+        )
+    row = frame.agg(*(F.percentile(F.col(c), 0.5).alias(c) for c in columns)).collect()[0]
+    medians = {c: float(row[c]) if row[c] is not None else 0.0 for c in columns}
+    rules = [dict(rule) for rule in params.get("domain_rules", [])]
+    return CustomerImputer(strategy=strategy, columns=list(columns), medians=medians, domain_rules=rules)
+
+
+def impute_spark(frame: DataFrame, imputer: CustomerImputer) -> tuple[DataFrame, dict[str, dict[str, Any]]]:
+    """Fill missing values as ``CustomerImputer.transform`` does; the filled frame and per-column counts."""
+    steps: list[tuple[str, str, Any]] = []  # (column, strategy label, condition before filling)
+    filled = frame
+    if imputer.strategy == "domain":
+        for rule in imputer.domain_rules:
+            column, trigger = rule["column"], rule["when_zero"]
+            hit = F.col(column).isNull() & (F.col(trigger) == 0)
+            steps.append((column, f"domain: {trigger} == 0 -> {rule['value']}", hit))
+            filled = filled.withColumn(f"_hit_{len(steps)}", hit)
+            filled = filled.withColumn(column, F.when(hit, F.lit(float(rule["value"]))).otherwise(F.col(column)))
+    for column in imputer.columns:
+        hit = F.col(column).isNull()
+        steps.append((column, "median", hit))
+        filled = filled.withColumn(f"_hit_{len(steps)}", hit)
+        filled = filled.withColumn(column, F.coalesce(F.col(column), F.lit(imputer.medians[column])))
+    marks = [f"_hit_{i + 1}" for i in range(len(steps))]
+    totals = filled.agg(*(F.sum(F.col(mark).cast("long")).alias(mark) for mark in marks)).collect()[0]
+    counts: dict[str, dict[str, Any]] = {}
+    for (column, label, _), mark in zip(steps, marks):
+        if totals[mark]:
+            counts.setdefault(column, {})[label] = counts.get(column, {}).get(label, 0) + int(totals[mark])
+    return filled.drop(*marks), counts
