@@ -6,7 +6,10 @@ A run without a ``spark.yml`` (the default pandas engine) never imports pyspark.
 from __future__ import annotations
 
 import logging
+import os
+import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from kedro.config import MissingConfigException
@@ -17,6 +20,7 @@ from bank_segmentation.framework.quiet import silence_third_party_warnings
 logger = logging.getLogger(__name__)
 
 QUIET = {"spark.ui.showConsoleProgress": "false"}  # the run's own progress lines are the story
+LOG4J2 = Path(__file__).with_name("spark_log4j2.properties")  # Spark's JVM logs errors only
 
 
 def start_spark(settings: Mapping[str, Any]) -> Any:
@@ -24,9 +28,15 @@ def start_spark(settings: Mapping[str, Any]) -> Any:
     silence_third_party_warnings()  # pyspark 4.3 on pandas 3
     from pyspark.sql import SparkSession
 
-    builder = SparkSession.builder.master(str(settings.get("master", "local[*]")))
-    builder = builder.appName(str(settings.get("app_name", "bank-customer-segmentation")))
-    for key, value in {**QUIET, **dict(settings.get("conf") or {})}.items():
+    master = str(settings.get("master", "local[*]"))
+    builder = SparkSession.builder.master(master).appName(str(settings.get("app_name", "bank-customer-segmentation")))
+    if master.startswith("local"):
+        # Local Python workers run this environment's interpreter, where the project is installed (pyspark
+        # reads PYSPARK_PYTHON when the context starts); a cluster's workers need the project installed.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # no "hostname resolves to a loopback" warning
+    quiet = {**QUIET, "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile=file:{LOG4J2}"}
+    for key, value in {**quiet, **dict(settings.get("conf") or {})}.items():
         builder = builder.config(key, str(value))
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel(str(settings.get("log_level", "ERROR")))

@@ -64,15 +64,39 @@ def _strip(column: Column) -> Column:
     return F.regexp_replace(column, r"^\s+|\s+$", "")
 
 
-def parse_number(text: Column, style: NumberFormat, decimal: str) -> tuple[Column, Column]:
-    """(value, is_text) of one text column, as ``core.validation.parse_numbers`` reads it."""
-    stripped = _strip(text)
-    missing = stripped.isNull() | F.lower(stripped).isin(sorted(MISSING_TOKENS))
-    plain = stripped if decimal == "." else F.regexp_replace(stripped, re.escape(decimal), ".")
-    direct = F.when(plain.rlike(PLAIN_NUMBER), plain.try_cast("double"))
-    formatted = _formatted(stripped, style, decimal)
-    value = F.when(missing, F.lit(None).cast("double")).otherwise(F.coalesce(direct, formatted))
-    return value, value.isNull() & ~missing
+def parse_numbers(table: DataFrame, columns: list[str], style: NumberFormat, decimal: str) -> DataFrame:
+    """Each text column read as ``core.validation.parse_numbers`` reads it: the number (same name), whether
+    the cell held text that is not a number (``_text_<col>``) and the cell as written (``_raw_<col>``).
+
+    In steps, each selecting columns the next one refers to: one expression per cell would repeat the
+    export-format parsing and outgrow Java's 64 KB limit for generated code on wide tables.
+    """
+    others = [c for c in table.columns if c not in columns]
+    stripped = table.select(
+        *others, *(F.col(c).alias(f"_raw_{c}") for c in columns), *(_strip(F.col(c)).alias(c) for c in columns)
+    )
+    missing = {c: F.col(c).isNull() | F.lower(F.col(c)).isin(sorted(MISSING_TOKENS)) for c in columns}
+    valued = stripped.select(
+        *others,
+        *(f"_raw_{c}" for c in columns),
+        *(missing[c].alias(f"_missing_{c}") for c in columns),
+        *(
+            F.when(~missing[c], F.coalesce(_plain(F.col(c), decimal), _formatted(F.col(c), style, decimal))).alias(c)
+            for c in columns
+        ),
+    )
+    return valued.select(
+        *others,
+        *(f"_raw_{c}" for c in columns),
+        *columns,
+        *((F.col(c).isNull() & ~F.col(f"_missing_{c}")).alias(f"_text_{c}") for c in columns),
+    )
+
+
+def _plain(text: Column, decimal: str) -> Column:
+    """A number written plainly (a decimal comma allowed where the export uses one); null otherwise."""
+    plain = text if decimal == "." else F.regexp_replace(text, re.escape(decimal), ".")
+    return F.when(plain.rlike(PLAIN_NUMBER), plain.try_cast("double"))
 
 
 def _formatted(text: Column, style: NumberFormat, decimal: str) -> Column:
@@ -136,20 +160,19 @@ def validate_spark_table(
     decimal = style.decimal if style.decimal != "auto" else "," if delimiter == ";" else "."
 
     ids = _strip(F.col(schema.id_column))
-    parsed_columns, flags, shown = {schema.id_column: F.when(ids != "", ids)}, {}, {}
+    texts = {c: _strip(F.col(c)) for c in schema.text_columns}  # carried as written
+    table = table.select(
+        POSITION,
+        F.when(ids != "", ids).alias(schema.id_column),
+        *(F.when(text != "", text).alias(c) for c, text in texts.items()),
+        *schema.feature_columns,
+    )
+    parsed = parse_numbers(table, schema.feature_columns, style, decimal)
+    flags: dict[tuple[str, str], Column] = {}
+    shown: dict[tuple[str, str], Column] = {}
     for column in schema.feature_columns:
-        value, is_text = parse_number(F.col(column), style, decimal)
-        parsed_columns[column] = value
-        parsed_columns[f"_text_{column}"] = is_text  # judged on the raw text, before the column holds numbers
         flags[("numeric_type", column)] = F.col(f"_text_{column}")
         shown[("numeric_type", column)] = F.col(f"_raw_{column}")
-    for column in schema.text_columns:  # carried as written
-        text = _strip(F.col(column))
-        parsed_columns[column] = F.when(text != "", text)
-    parsed = table.select(
-        POSITION, *(expr.alias(name) for name, expr in parsed_columns.items()), *schema.feature_columns
-    )
-    parsed = parsed.toDF(POSITION, *parsed_columns, *(f"_raw_{c}" for c in schema.feature_columns))
 
     identifier = F.col(schema.id_column)
     first = Window.partitionBy(identifier).orderBy(POSITION)

@@ -7,16 +7,16 @@ from typing import Any
 
 import pandas as pd
 
+from bank_segmentation.core import features as core_features
 from bank_segmentation.core.errors import DataContractError
-from bank_segmentation.core.features import build_model_input, engineer_features
 from bank_segmentation.core.imputation import CustomerImputer, fit_imputer
-from bank_segmentation.core.settings import Schema
+from bank_segmentation.core.settings import Features, Schema
 from bank_segmentation.core.spreadsheet import spreadsheet_safe
 from bank_segmentation.core.validation import validate_table
+from bank_segmentation.spark import on_spark
 
 logger = logging.getLogger(__name__)
 
-# engineer_features and build_model_input are computed in core.features (a served model needs them too)
 __all__ = [
     "build_model_input",
     "check_segmentable",
@@ -33,6 +33,10 @@ def validate_customers(
     customers_raw: pd.DataFrame, schema: Schema, validation: dict[str, Any]
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """Split the raw table into validated customers and quarantined rows, with a report."""
+    if on_spark(customers_raw):
+        from bank_segmentation.spark import engine
+
+        return engine.validate(customers_raw, schema, validation)
     outcome = validate_table(customers_raw, schema, validation)
     return outcome.kept, outcome.rejected, outcome.report
 
@@ -45,6 +49,10 @@ def export_rejected_customers(quarantined_customers: pd.DataFrame) -> pd.DataFra
 
 def learn_imputer(customers_validated: pd.DataFrame, schema: Schema, imputation: dict[str, Any]) -> CustomerImputer:
     """Learn the imputation statistics from the validated customers."""
+    if on_spark(customers_validated):
+        from bank_segmentation.spark import engine
+
+        return engine.learn_imputer(customers_validated, schema, imputation)
     return fit_imputer(customers_validated, schema.feature_columns, imputation)
 
 
@@ -52,7 +60,29 @@ def impute_customers(
     customers_validated: pd.DataFrame, imputer: CustomerImputer
 ) -> tuple[pd.DataFrame, dict[str, dict[str, Any]]]:
     """Fill every missing value with the learned imputer; report what was filled."""
+    if on_spark(customers_validated):
+        from bank_segmentation.spark import engine
+
+        return engine.impute(customers_validated, imputer)
     return imputer.transform(customers_validated)
+
+
+def engineer_features(customers_clean: pd.DataFrame, features: Features) -> pd.DataFrame:
+    """Add the card KPIs and the purchase type to the cleaned customers (``core.features``)."""
+    if on_spark(customers_clean):
+        from bank_segmentation.spark import engine
+
+        return engine.map_batches(customers_clean, core_features.engineer_features, features)
+    return core_features.engineer_features(customers_clean, features)
+
+
+def build_model_input(customer_features: pd.DataFrame, schema: Schema, features: Features) -> pd.DataFrame:
+    """The id and every numeric model-input column, categoricals one-hot encoded (``core.features``)."""
+    if on_spark(customer_features):
+        from bank_segmentation.spark import engine
+
+        return engine.map_batches(customer_features, core_features.build_model_input, schema, features)
+    return core_features.build_model_input(customer_features, schema, features)
 
 
 def check_segmentable(
@@ -60,7 +90,14 @@ def check_segmentable(
 ) -> pd.DataFrame:
     """Refuse a table with too few customers, or too few distinct ones, to be worth segmenting."""
     source = validation_report.get("source")
-    n_rows, needed = len(model_input), validation["min_customers"]
+    if on_spark(model_input):
+        from bank_segmentation.spark import engine
+
+        n_rows, distinct = engine.profile_counts(model_input, schema)
+    else:
+        profiles = model_input.drop(columns=schema.id_column)
+        n_rows, distinct = len(model_input), int(pd.util.hash_pandas_object(profiles, index=False).nunique())
+    needed = validation["min_customers"]
     if n_rows < needed:
         raise DataContractError(
             f"{n_rows} valid customer(s) left after validation; segmenting needs at least {needed} "
@@ -68,8 +105,6 @@ def check_segmentable(
             source=source,
             rule="enough_customers",
         )
-    profiles = model_input.drop(columns=schema.id_column)
-    distinct = int(pd.util.hash_pandas_object(profiles, index=False).nunique())
     if distinct < validation["min_distinct_customers"]:
         raise DataContractError(
             f"only {distinct} distinct customer profile(s) among {n_rows} customers: there is nothing to "
@@ -88,7 +123,12 @@ def summarise_data_quality(
 ) -> dict[str, Any]:
     """One data-quality summary: rows in/kept/quarantined, repairs, missing and imputed values."""
     columns = schema.feature_columns
-    missing = customers_validated[columns].isna().sum()
+    if on_spark(customers_validated):
+        from bank_segmentation.spark import engine
+
+        missing = engine.missing_counts(customers_validated, columns)
+    else:
+        missing = customers_validated[columns].isna().sum().to_dict()
     summary = {
         **validation_report,
         "missing_values": {col: int(n) for col, n in missing.items() if n},

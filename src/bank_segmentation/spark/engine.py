@@ -1,0 +1,63 @@
+"""The data-processing steps on Spark, called by the same nodes as the pandas path when their input is Spark's.
+
+Rules, statistics and KPIs are the core's: the contract and imputation as Spark expressions
+(``contract.py``, ``imputation.py``), the KPIs and the model input by the core's own functions applied batch by
+batch inside Spark (``mapInPandas``: vectorised per Arrow batch, never per row).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import pandas as pd
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from bank_segmentation.core.imputation import CustomerImputer
+from bank_segmentation.core.settings import Schema
+from bank_segmentation.spark.contract import POSITION, validate_spark_table
+from bank_segmentation.spark.datasets import SparkTable, active_spark
+from bank_segmentation.spark.imputation import fit_spark_imputer, impute_spark
+
+SCHEMA_SAMPLE_ROWS = 64  # rows a batch function is tried on to learn its output's Spark schema
+
+
+def validate(table: SparkTable, schema: Schema, validation: Mapping[str, Any]) -> tuple[DataFrame, pd.DataFrame, dict]:
+    """Kept customers (Spark), quarantined rows (few, to the driver for the spreadsheet-safe file), report."""
+    outcome = validate_spark_table(table.frame, schema, validation, table.source, table.delimiter)
+    return outcome.kept, outcome.rejected.orderBy("line").toPandas(), outcome.report
+
+
+def learn_imputer(frame: DataFrame, schema: Schema, imputation: Mapping[str, Any]) -> CustomerImputer:
+    """The imputation statistics, learned by Spark."""
+    return fit_spark_imputer(frame, schema.feature_columns, imputation)
+
+
+def impute(frame: DataFrame, imputer: CustomerImputer) -> tuple[DataFrame, dict[str, dict[str, Any]]]:
+    """Missing values filled by Spark with the learned statistics."""
+    return impute_spark(frame, imputer)
+
+
+def map_batches(frame: DataFrame, transform: Callable[..., pd.DataFrame], *args: Any) -> DataFrame:
+    """``transform(batch, *args)`` applied by Spark to every Arrow batch of ``frame``."""
+    sample = frame.limit(SCHEMA_SAMPLE_ROWS).toPandas()
+    schema = active_spark().createDataFrame(transform(sample, *args)).schema
+
+    def batches(frames):
+        for batch in frames:
+            yield transform(batch, *args)
+
+    return frame.mapInPandas(batches, schema)
+
+
+def profile_counts(model_input: DataFrame, schema: Schema) -> tuple[int, int]:
+    """Customers and distinct customer profiles (every column but the id), counted by Spark."""
+    profile = [c for c in model_input.columns if c not in (schema.id_column, POSITION)]
+    return model_input.count(), model_input.select(*profile).distinct().count()
+
+
+def missing_counts(frame: DataFrame, columns: list[str]) -> dict[str, int]:
+    """Missing values per column, counted by Spark."""
+    row = frame.agg(*(F.sum(F.col(c).isNull().cast("long")).alias(c) for c in columns)).collect()[0]
+    return {c: int(row[c] or 0) for c in columns}
