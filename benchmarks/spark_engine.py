@@ -1,0 +1,84 @@
+"""The Spark engine against the pandas engine on large synthetic portfolios: `kedro run --pipelines
+data_processing`, wall time, CPU and peak memory of the whole process tree (the JVM included).
+
+    uv run --extra spark python benchmarks/spark_engine.py                      # 1M customers, both engines
+    uv run --extra spark python benchmarks/spark_engine.py --sizes 1000000 10000000 --engines spark
+
+The portfolio is generated in chunks (never one pandas frame of every customer) and written once as CSV parts
+(the Spark engine reads the folder) and once as a single CSV file (the pandas engine reads a file).
+Results go to benchmarks/spark_results.json; docs/benchmarks.md reports them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.harness import REPO_ROOT, as_dict, kedro_env, make_project_copy, run_measured, uv_run  # noqa: E402
+from bank_segmentation.pipelines.demo_data.generator import generate_portfolio  # noqa: E402
+
+CHUNK = 250_000
+SEED = 20261130
+RESULTS = Path(__file__).with_name("spark_results.json")
+
+
+def write_portfolio(size: int, parts: Path, single: Path | None) -> float:
+    """Write ``size`` customers as CSV parts (and, if asked, one CSV file); the seconds it took."""
+    start = time.perf_counter()
+    parts.mkdir(parents=True, exist_ok=True)
+    with (single.open("w") if single else open("/dev/null", "w")) as whole:
+        for index, first in enumerate(range(0, size, CHUNK)):
+            customers, _ = generate_portfolio(min(CHUNK, size - first), seed=SEED + index, id_start=first + 1)
+            customers.to_csv(parts / f"part-{index:05d}.csv", index=False)
+            customers.to_csv(whole, index=False, header=index == 0)
+    return time.perf_counter() - start
+
+
+def measure(engine: str, size: int, workspace: Path) -> dict:
+    """One data-processing run of ``engine`` on ``size`` customers in a fresh project copy."""
+    project = make_project_copy(workspace / f"{engine}-{size}")
+    raw = project / "data" / "01_raw"
+    args = ["kedro", "run", "--pipelines", "data_processing"]
+    if engine == "spark":
+        shutil.copytree(REPO_ROOT / "conf" / "spark", project / "conf" / "spark")
+        generated = write_portfolio(size, raw / "customers.csv", None)
+        command = uv_run("--extra", "spark", *args, "--env", "spark")
+    else:
+        generated = write_portfolio(size, workspace / "unused-parts", raw / "customers.csv")
+        shutil.rmtree(workspace / "unused-parts")
+        command = uv_run(*args)
+    measured = run_measured(command, project, kedro_env(project))
+    shutil.rmtree(project, ignore_errors=True)
+    result = {"engine": engine, "customers": size, "generation_seconds": round(generated, 1), **as_dict(measured)}
+    status = "ok" if measured.returncode == 0 else f"FAILED ({measured.stderr_tail[-500:]})"
+    print(
+        f"{engine:6} {size:>11,} customers: {measured.wall_seconds:7.1f} s wall, {measured.cpu_seconds:7.1f} s CPU, "
+        f"peak {measured.peak_tree_rss_mb:7.0f} MB (process tree) {status}",
+        flush=True,
+    )
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000])
+    parser.add_argument("--engines", nargs="+", default=["pandas", "spark"], choices=["pandas", "spark"])
+    args = parser.parse_args()
+    results = []
+    with tempfile.TemporaryDirectory(prefix="bank-seg-spark-bench-") as folder:
+        for size in args.sizes:
+            for engine in args.engines:
+                results.append(measure(engine, size, Path(folder)))
+    RESULTS.write_text(json.dumps(results, indent=2))
+    print(f"results: {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
