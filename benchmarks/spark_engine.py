@@ -21,8 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.harness import REPO_ROOT, as_dict, kedro_env, make_project_copy, run_measured, uv_run  # noqa: E402
 from bank_segmentation.pipelines.demo_data.generator import generate_portfolio  # noqa: E402
+from benchmarks.harness import REPO_ROOT, as_dict, kedro_env, make_project_copy, run_measured, uv_run  # noqa: E402
 
 CHUNK = 250_000
 SEED = 20261130
