@@ -33,7 +33,7 @@ def write_portfolio(size: int, parts: Path, single: Path | None) -> float:
     """Write ``size`` customers as CSV parts (and, if asked, one CSV file); the seconds it took."""
     start = time.perf_counter()
     parts.mkdir(parents=True, exist_ok=True)
-    with (single.open("w") if single else open("/dev/null", "w")) as whole:
+    with single.open("w") if single else open("/dev/null", "w") as whole:
         for index, first in enumerate(range(0, size, CHUNK)):
             customers, _ = generate_portfolio(min(CHUNK, size - first), seed=SEED + index, id_start=first + 1)
             customers.to_csv(parts / f"part-{index:05d}.csv", index=False)
