@@ -32,6 +32,8 @@ RESULTS = Path(__file__).with_name("spark_results.json")
 def write_portfolio(size: int, parts: Path, single: Path | None) -> float:
     """Write ``size`` customers as CSV parts (and, if asked, one CSV file); the seconds it took."""
     start = time.perf_counter()
+    if parts.is_file():  # the project copy's own customers.csv: the parts folder takes its place
+        parts.unlink()
     parts.mkdir(parents=True, exist_ok=True)
     with single.open("w") if single else open("/dev/null", "w") as whole:
         for index, first in enumerate(range(0, size, CHUNK)):
@@ -76,7 +78,10 @@ def main() -> None:
         for size in args.sizes:
             for engine in args.engines:
                 results.append(measure(engine, size, Path(folder)))
-    RESULTS.write_text(json.dumps(results, indent=2))
+    measured = {(r["engine"], r["customers"]) for r in results}
+    earlier = json.loads(RESULTS.read_text()) if RESULTS.exists() else []
+    kept = [r for r in earlier if (r["engine"], r["customers"]) not in measured]  # other sizes and engines stay
+    RESULTS.write_text(json.dumps(kept + results, indent=2))
     print(f"results: {RESULTS}")
 
 

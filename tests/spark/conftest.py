@@ -13,7 +13,17 @@ if os.environ.get("REQUIRE_SPARK") != "1":
 
 from bank_segmentation.framework.spark_session import start_spark  # noqa: E402
 
-TEST_SPARK = {"master": "local[2]", "app_name": "bank-segmentation-tests", "conf": {"spark.sql.shuffle.partitions": 2}}
+TEST_SPARK = {
+    "master": "local[2]",
+    "app_name": "bank-segmentation-tests",
+    # tiny tables: compiling generated code costs more than it saves, and one shuffle partition per core
+    "conf": {
+        "spark.sql.shuffle.partitions": 2,
+        "spark.sql.codegen.wholeStage": "false",
+        "spark.sql.adaptive.enabled": "false",
+        "spark.ui.enabled": "false",
+    },
+}
 
 
 @pytest.fixture(scope="session")
