@@ -98,6 +98,15 @@ def test_the_demo_portfolio_is_validated_and_imputed_alike(spark, params):
     assert np.allclose(spark_filled[schema.feature_columns], pandas_filled[schema.feature_columns], atol=1e-9, rtol=0)
 
 
+def test_the_real_cc_general_table_is_validated_alike(spark, params, real_table):
+    pandas_outcome, spark_outcome = both_engines(spark, real_table, params)
+    assert_same_outcome(pandas_outcome, spark_outcome, params["schema"])
+    assert spark_outcome.report["repairs"] == {"frequency_range:CASH_ADVANCE_FREQUENCY": 8}  # its known quirk
+    columns, imputation = params["schema"].feature_columns, params["imputation"]
+    expected = fit_imputer(pandas_outcome.kept, columns, imputation).medians
+    assert fit_spark_imputer(spark_outcome.kept, columns, imputation).medians == pytest.approx(expected, abs=1e-9)
+
+
 @pytest.mark.parametrize("case", sorted(p.stem for p in CORPUS_DIR.glob("*.csv") if p.stem not in UNREADABLE_BY_SPARK))
 def test_every_bad_input_gets_the_same_verdict_on_both_engines(spark, params, case):
     pandas_outcome, spark_outcome = both_engines(spark, CORPUS_DIR / f"{case}.csv", params)
