@@ -8,6 +8,7 @@ Rows in = rows kept + rows quarantined, always.
 
 from __future__ import annotations
 
+import csv
 import difflib
 import logging
 import re
@@ -26,6 +27,7 @@ from bank_segmentation.core.settings import NumberFormat, Schema
 # and the delimiter it detected (a ";" export writes decimal commas).
 SOURCE_ATTR = "source"
 DELIMITER_ATTR = "delimiter"
+DELIMITERS = ",;\t|"  # the delimiters an export may use
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +57,14 @@ class ValidationOutcome:
     kept: pd.DataFrame
     rejected: pd.DataFrame
     report: dict[str, Any] = field(default_factory=dict)
+
+
+def sniff_delimiter(header: str) -> str:
+    """The delimiter of an export's header line (one of ``DELIMITERS``); a comma when it cannot tell."""
+    try:
+        return csv.Sniffer().sniff(header, delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        return ","
 
 
 def normalise_header(name: object) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import logging
 import os
@@ -15,12 +14,11 @@ from kedro.io import AbstractDataset
 from kedro_datasets.pandas import ParquetDataset
 
 from bank_segmentation.core.errors import DataContractError
-from bank_segmentation.core.validation import DELIMITER_ATTR, SOURCE_ATTR
+from bank_segmentation.core.validation import DELIMITER_ATTR, SOURCE_ATTR, sniff_delimiter
 
 logger = logging.getLogger(__name__)
 
 ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
-DELIMITERS = ",;\t|"
 
 
 class CustomerTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
@@ -56,7 +54,7 @@ class CustomerTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
             logger.warning("%s is not UTF-8; read it as %s", path, encoding)
         if not text.strip():
             raise DataContractError("the file is empty", source=str(path), rule="not_empty")
-        delimiter = _sniff_delimiter(text)
+        delimiter = sniff_delimiter(text.splitlines()[0])
         frame = pd.read_csv(
             io.StringIO(text),
             sep=delimiter,
@@ -107,12 +105,3 @@ def _decode(raw: bytes) -> tuple[str, str]:
         except UnicodeDecodeError:
             continue
     raise AssertionError("latin-1 decodes any byte string")  # pragma: no cover
-
-
-def _sniff_delimiter(text: str) -> str:
-    """Guess the delimiter from the header line; default to a comma."""
-    header = text.splitlines()[0]
-    try:
-        return csv.Sniffer().sniff(header, delimiters=DELIMITERS).delimiter
-    except csv.Error:
-        return ","

@@ -17,11 +17,11 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from bank_segmentation.core.errors import DataContractError
+from bank_segmentation.core.validation import sniff_delimiter
 from bank_segmentation.spark.contract import POSITION
 
 logger = logging.getLogger(__name__)
 
-DELIMITERS = ",;\t|"
 HASH_BUCKETS = 1_000_000  # resolution of the sample's share
 
 
@@ -64,7 +64,7 @@ class SparkCustomerTableDataset(AbstractDataset[SparkTable, None]):
             frame = spark.read.parquet(str(path))
             return SparkTable(frame.select(*(F.col(c).cast("string") for c in frame.columns)), str(path), ",")
         first = next(iter(sorted(path.glob("*.csv")))) if path.is_dir() else path
-        delimiter = _sniff_delimiter(first)
+        delimiter = sniff_delimiter(_header_line(first))  # as the pandas engine reads it
         options = {"header": True, "inferSchema": False, "sep": delimiter, "ignoreLeadingWhiteSpace": True}
         return SparkTable(spark.read.options(**options).csv(str(path)), str(path), delimiter)
 
@@ -75,13 +75,9 @@ class SparkCustomerTableDataset(AbstractDataset[SparkTable, None]):
         return Path(self._filepath).exists() or (self._fallback is not None and Path(self._fallback).exists())
 
 
-def _sniff_delimiter(path: Path) -> str:
-    """The delimiter of the header line: the one of , ; tab | it holds most of (a comma by default)."""
+def _header_line(path: Path) -> str:
     with path.open(encoding="utf-8-sig", errors="replace") as handle:
-        header = handle.readline()
-    counts = {d: header.count(d) for d in DELIMITERS}
-    best = max(counts, key=counts.get)
-    return best if counts[best] else ","
+        return handle.readline().rstrip("\r\n")
 
 
 class SparkParquetDataset(AbstractDataset[DataFrame, Any]):
