@@ -147,18 +147,27 @@ def _parse_formatted(text: pd.Series, style: NumberFormat, decimal: str) -> pd.S
     return pd.to_numeric(cleaned, errors="coerce").astype("float64")
 
 
+def rule_columns(schema: Schema) -> dict[str, list[str]]:
+    """The columns each range rule covers, by their roles (both engines check these)."""
+    return {
+        "finite": schema.feature_columns,
+        "magnitude": schema.feature_columns,
+        "non_negative": schema.columns_with("amount", "count", "limit", "ratio"),
+        "frequency_range": schema.columns_with("frequency", "share"),
+        "tenure_min": schema.columns_with("tenure"),
+    }
+
+
 def _rule_checks(schema: Schema, max_abs_value: float) -> dict[str, tuple[list[str], Callable[[pd.Series], pd.Series]]]:
     """Each range rule: the columns it covers and the vectorised test a valid value passes."""
-    return {
-        "finite": (schema.feature_columns, lambda s: ~np.isinf(s)),
-        "magnitude": (schema.feature_columns, lambda s: s.abs().le(max_abs_value) | np.isinf(s)),
-        "non_negative": (
-            schema.columns_with("amount", "count", "limit", "ratio"),
-            lambda s: s.ge(0) | ~np.isfinite(s),
-        ),
-        "frequency_range": (schema.columns_with("frequency", "share"), lambda s: s.between(0, 1)),
-        "tenure_min": (schema.columns_with("tenure"), lambda s: s.ge(1)),
+    tests: dict[str, Callable[[pd.Series], pd.Series]] = {
+        "finite": lambda s: ~np.isinf(s),
+        "magnitude": lambda s: s.abs().le(max_abs_value) | np.isinf(s),
+        "non_negative": lambda s: s.ge(0) | ~np.isfinite(s),
+        "frequency_range": lambda s: s.between(0, 1),
+        "tenure_min": lambda s: s.ge(1),
     }
+    return {rule: (columns, tests[rule]) for rule, columns in rule_columns(schema).items()}
 
 
 def build_pandera_schema(schema: Schema, max_abs_value: float) -> pa.DataFrameSchema:

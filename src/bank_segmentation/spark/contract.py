@@ -26,6 +26,7 @@ from bank_segmentation.core.validation import (
     REJECTED_REASONS,
     check_policies,
     header_mapping,
+    rule_columns,
 )
 
 logger = logging.getLogger(__name__)
@@ -124,19 +125,20 @@ def _shown(value: Column) -> Column:
 
 
 def _rule_tests(schema: Schema, max_abs_value: float) -> dict[str, tuple[list[str], Any]]:
-    """Each range rule: its columns and the test a present value passes (as ``core.validation._rule_checks``)."""
+    """Each range rule: its columns (``core.validation.rule_columns``) and the test a present value passes."""
     inf = float("inf")
 
     def finite(v: Column) -> Column:
         return ~v.isin(inf, -inf)
 
-    return {
-        "finite": (schema.feature_columns, finite),
-        "magnitude": (schema.feature_columns, lambda v: (F.abs(v) <= max_abs_value) | ~finite(v)),
-        "non_negative": (schema.columns_with("amount", "count", "limit", "ratio"), lambda v: (v >= 0) | ~finite(v)),
-        "frequency_range": (schema.columns_with("frequency", "share"), lambda v: v.between(0, 1)),
-        "tenure_min": (schema.columns_with("tenure"), lambda v: v >= 1),
+    tests = {
+        "finite": finite,
+        "magnitude": lambda v: (F.abs(v) <= max_abs_value) | ~finite(v),
+        "non_negative": lambda v: (v >= 0) | ~finite(v),
+        "frequency_range": lambda v: v.between(0, 1),
+        "tenure_min": lambda v: v >= 1,
     }
+    return {rule: (columns, tests[rule]) for rule, columns in rule_columns(schema).items()}
 
 
 def validate_spark_table(
