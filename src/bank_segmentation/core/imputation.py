@@ -36,13 +36,13 @@ class CustomerImputer:
                 col, trigger = rule["column"], rule["when_zero"]
                 hit = filled[col].isna() & filled[trigger].eq(0)
                 filled.loc[hit, col] = rule["value"]
-                _count(counts, col, f"domain: {trigger} == 0 -> {rule['value']}", int(hit.sum()))
+                count_imputed(counts, col, domain_label(rule), int(hit.sum()))
         if self.strategy == "knn" and filled[self.columns].isna().any().any():
             filled = self._knn_fill(filled, counts)
         for col in self.columns:
             hit = filled[col].isna()
             filled.loc[hit, col] = self.medians[col]
-            _count(counts, col, "median", int(hit.sum()))
+            count_imputed(counts, col, "median", int(hit.sum()))
         return filled, counts
 
     def _knn_fill(self, frame: pd.DataFrame, counts: dict[str, dict[str, Any]]) -> pd.DataFrame:
@@ -54,11 +54,16 @@ class CustomerImputer:
         values[missing] = imputed[missing]
         frame[self.columns] = values
         for col, n in zip(self.columns, missing.sum(axis=0)):
-            _count(counts, col, "knn", int(n))
+            count_imputed(counts, col, "knn", int(n))
         return frame
 
 
-def _count(counts: dict[str, dict[str, Any]], column: str, strategy: str, n: int) -> None:
+def domain_label(rule: Mapping[str, Any]) -> str:
+    """How the imputed counts name a domain rule, e.g. ``domain: PAYMENTS == 0 -> 0.0``."""
+    return f"domain: {rule['when_zero']} == 0 -> {rule['value']}"
+
+
+def count_imputed(counts: dict[str, dict[str, Any]], column: str, strategy: str, n: int) -> None:
     """Add ``n`` imputed values of ``column`` under ``strategy``."""
     if n:
         counts.setdefault(column, {})[strategy] = counts.get(column, {}).get(strategy, 0) + n

@@ -1,7 +1,7 @@
 """Imputation on Spark: the statistics of ``core.imputation`` learned and applied by Spark.
 
 The learned object is the same ``CustomerImputer`` the pandas path publishes, so either engine can score
-with it. Medians are exact (Spark's ``percentile``, interpolating as pandas does), not approximate.
+with it. Medians are exact, as pandas computes them (``exact_medians``), not approximate.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from bank_segmentation.core.errors import ConfigurationError
-from bank_segmentation.core.imputation import CustomerImputer
+from bank_segmentation.core.imputation import CustomerImputer, count_imputed, domain_label
 
 SPARK_STRATEGIES = ("median", "domain")  # knn needs every row in one process: the pandas engine only
 
@@ -64,24 +64,22 @@ def _median_of(frame: DataFrame, column: str, n: int, band: float) -> float:
 
 def impute_spark(frame: DataFrame, imputer: CustomerImputer) -> tuple[DataFrame, dict[str, dict[str, Any]]]:
     """Fill missing values as ``CustomerImputer.transform`` does; the filled frame and per-column counts."""
-    steps: list[tuple[str, str, Any]] = []  # (column, strategy label, condition before filling)
+    steps: list[tuple[str, str]] = []  # (column, strategy label) of each filling step, marked _hit_<n>
     filled = frame
     if imputer.strategy == "domain":
         for rule in imputer.domain_rules:
-            column, trigger = rule["column"], rule["when_zero"]
-            hit = F.col(column).isNull() & (F.col(trigger) == 0)
-            steps.append((column, f"domain: {trigger} == 0 -> {rule['value']}", hit))
+            column = rule["column"]
+            hit = F.col(column).isNull() & (F.col(rule["when_zero"]) == 0)
+            steps.append((column, domain_label(rule)))
             filled = filled.withColumn(f"_hit_{len(steps)}", hit)
             filled = filled.withColumn(column, F.when(hit, F.lit(float(rule["value"]))).otherwise(F.col(column)))
     for column in imputer.columns:
-        hit = F.col(column).isNull()
-        steps.append((column, "median", hit))
-        filled = filled.withColumn(f"_hit_{len(steps)}", hit)
+        steps.append((column, "median"))
+        filled = filled.withColumn(f"_hit_{len(steps)}", F.col(column).isNull())
         filled = filled.withColumn(column, F.coalesce(F.col(column), F.lit(imputer.medians[column])))
     marks = [f"_hit_{i + 1}" for i in range(len(steps))]
     totals = filled.agg(*(F.sum(F.col(mark).cast("long")).alias(mark) for mark in marks)).collect()[0]
     counts: dict[str, dict[str, Any]] = {}
-    for (column, label, _), mark in zip(steps, marks):
-        if totals[mark]:
-            counts.setdefault(column, {})[label] = counts.get(column, {}).get(label, 0) + int(totals[mark])
+    for (column, label), mark in zip(steps, marks):
+        count_imputed(counts, column, label, int(totals[mark] or 0))
     return filled.drop(*marks), counts
