@@ -3,6 +3,7 @@ data_processing`, wall time, CPU and peak memory of the whole process tree (the 
 
     uv run --extra spark python benchmarks/spark_engine.py                      # 1M customers, both engines
     uv run --extra spark python benchmarks/spark_engine.py --sizes 1000000 10000000 --engines spark
+    uv run --extra spark python benchmarks/spark_engine.py --sizes 10000000 --engines spark --pipelines default
 
 The portfolio is generated in chunks (never one pandas frame of every customer) and written once as CSV parts
 (the Spark engine reads the folder) and once as a single CSV file (the pandas engine reads a file).
@@ -27,6 +28,7 @@ from benchmarks.harness import REPO_ROOT, as_dict, kedro_env, make_project_copy,
 CHUNK = 250_000
 SEED = 20261130
 RESULTS = Path(__file__).with_name("spark_results.json")
+DEFAULT = "default"
 
 
 def write_portfolio(size: int, parts: Path, single: Path | None) -> float:
@@ -43,11 +45,12 @@ def write_portfolio(size: int, parts: Path, single: Path | None) -> float:
     return time.perf_counter() - start
 
 
-def measure(engine: str, size: int, workspace: Path) -> dict:
-    """One data-processing run of ``engine`` on ``size`` customers in a fresh project copy."""
+def measure(engine: str, size: int, workspace: Path, pipelines: str) -> dict:
+    """One run of ``pipelines`` (``default``: the whole default job) by ``engine`` on ``size`` customers, in a
+    fresh project copy."""
     project = make_project_copy(workspace / f"{engine}-{size}")
     raw = project / "data" / "01_raw"
-    args = ["kedro", "run", "--pipelines", "data_processing"]
+    args = ["kedro", "run", *([] if pipelines == DEFAULT else ["--pipelines", pipelines])]
     if engine == "spark":
         shutil.copytree(REPO_ROOT / "conf" / "spark", project / "conf" / "spark")
         generated = write_portfolio(size, raw / "customers.csv", None)
@@ -58,10 +61,12 @@ def measure(engine: str, size: int, workspace: Path) -> dict:
         command = uv_run(*args)
     measured = run_measured(command, project, kedro_env(project))
     shutil.rmtree(project, ignore_errors=True)
-    result = {"engine": engine, "customers": size, "generation_seconds": round(generated, 1), **as_dict(measured)}
+    result = {"engine": engine, "customers": size, "pipelines": pipelines, "generation_seconds": round(generated, 1)}
+    result.update(as_dict(measured))
     status = "ok" if measured.returncode == 0 else f"FAILED ({measured.stderr_tail[-500:]})"
     print(
-        f"{engine:6} {size:>11,} customers: {measured.wall_seconds:7.1f} s wall, {measured.cpu_seconds:7.1f} s CPU, "
+        f"{engine:6} {size:>11,} customers, {pipelines}: {measured.wall_seconds:7.1f} s wall, "
+        f"{measured.cpu_seconds:7.1f} s CPU, "
         f"peak {measured.peak_tree_rss_mb:7.0f} MB (process tree) {status}",
         flush=True,
     )
@@ -72,15 +77,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000])
     parser.add_argument("--engines", nargs="+", default=["pandas", "spark"], choices=["pandas", "spark"])
+    parser.add_argument("--pipelines", default="data_processing", help=f"'{DEFAULT}': the whole default job")
+    parser.add_argument("--workspace", type=Path, default=None, help="folder for the project copies (default: /tmp)")
     args = parser.parse_args()
     results = []
-    with tempfile.TemporaryDirectory(prefix="bank-seg-spark-bench-") as folder:
+    with tempfile.TemporaryDirectory(prefix="bank-seg-spark-bench-", dir=args.workspace) as folder:
         for size in args.sizes:
             for engine in args.engines:
-                results.append(measure(engine, size, Path(folder)))
-    measured = {(r["engine"], r["customers"]) for r in results}
+                results.append(measure(engine, size, Path(folder), args.pipelines))
+    key = lambda r: (r["engine"], r["customers"], r.get("pipelines", "data_processing"))  # noqa: E731
+    measured = {key(r) for r in results}
     earlier = json.loads(RESULTS.read_text()) if RESULTS.exists() else []
-    kept = [r for r in earlier if (r["engine"], r["customers"]) not in measured]  # other sizes and engines stay
+    kept = [r for r in earlier if key(r) not in measured]  # other sizes, engines and pipelines stay
     RESULTS.write_text(json.dumps(kept + results, indent=2))
     print(f"results: {RESULTS}")
 

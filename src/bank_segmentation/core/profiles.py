@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -67,11 +68,67 @@ def portfolio_frame(customer_features: pd.DataFrame, id_column: str) -> pd.DataF
     return numeric
 
 
-def _midrank_percentile(sorted_values: np.ndarray, value: float) -> float:
-    """Share of the portfolio below ``value``, ties counted half (robust 'where does it sit')."""
-    below = np.searchsorted(sorted_values, value, side="left")
-    upto = np.searchsorted(sorted_values, value, side="right")
-    return float((below + upto) / 2 / len(sorted_values))
+def midrank_percentile(below: Any, upto: Any, total: int) -> Any:
+    """Share of the portfolio below a value, ties counted half, from the counts below it and up to it."""
+    return (below + upto) / 2 / total
+
+
+@dataclass(frozen=True)
+class SegmentStatistics:
+    """What the segment profiles are assembled from, whichever engine computed it (pandas or Spark).
+
+    Frames are segments x profiled columns, indexed by segment in ascending order."""
+
+    customers: pd.Series
+    means: pd.DataFrame
+    medians: pd.DataFrame
+    sums: pd.DataFrame
+    portfolio_mean: pd.Series
+    portfolio_std: pd.Series  # population standard deviation (ddof 0)
+    pct: pd.DataFrame  # where each segment median sits in the portfolio (midrank percentile)
+    value_counts: dict[str, pd.DataFrame]  # per described text column: segments x values, customers
+
+
+def profile_values(frame: pd.DataFrame, id_column: str, params: Mapping[str, Any]) -> pd.DataFrame:
+    """The numeric columns profiled (``portfolio_frame`` less ``params['exclude']``) of ``frame`` without its
+    segment."""
+    values = portfolio_frame(frame.drop(columns=[SEGMENT], errors="ignore"), id_column)
+    return values.drop(columns=[c for c in params.get("exclude", []) if c in values.columns])
+
+
+def described_text(frame: pd.DataFrame, column: str) -> pd.Series:
+    """A described column's values as text, a blank as ``(missing)``."""
+    return frame[column].astype("string").fillna(MISSING_VALUE)
+
+
+def segment_statistics(
+    frame: pd.DataFrame, id_column: str, params: Mapping[str, Any], described: Sequence[str]
+) -> SegmentStatistics:
+    """The profile statistics of customers with their ``segment`` column, computed by pandas."""
+    values = profile_values(frame, id_column, params)
+    segments = frame[SEGMENT].to_numpy()
+    grouped = values.groupby(segments)
+    means, medians = grouped.mean(), grouped.median()
+    sorted_columns = {col: np.sort(values[col].to_numpy()) for col in values.columns}
+    total = len(values)
+
+    def pct_of(col: pd.Series) -> pd.Series:
+        ordered = sorted_columns[col.name]
+        below = np.searchsorted(ordered, col.to_numpy(), side="left")
+        upto = np.searchsorted(ordered, col.to_numpy(), side="right")
+        return pd.Series(midrank_percentile(below, upto, total), index=col.index)
+
+    counts = {column: pd.crosstab(segments, described_text(frame, column).to_numpy()) for column in described}
+    return SegmentStatistics(
+        customers=pd.Series(segments).value_counts().reindex(means.index),
+        means=means,
+        medians=medians,
+        sums=grouped.sum(),
+        portfolio_mean=values.mean(),
+        portfolio_std=values.std(ddof=0),
+        pct=medians.apply(pct_of),
+        value_counts=counts,
+    )
 
 
 def build_segment_profiles(
@@ -91,40 +148,37 @@ def build_segment_profiles(
             f"{len(segment_assignments) - len(frame)} assigned customers have no features; "
             "segment_assignments and customer_features must come from the same run"
         )
-    values = portfolio_frame(frame.drop(columns=[SEGMENT]), id_column)
-    values = values.drop(columns=[c for c in params.get("exclude", []) if c in values.columns])
-    segments = frame[SEGMENT].to_numpy()
-    grouped = values.groupby(segments)
-    means, medians = grouped.mean(), grouped.median()
-    portfolio_mean, portfolio_std = values.mean(), values.std(ddof=0)
-    z = (means - portfolio_mean) / portfolio_std.where(portfolio_std > 0, np.inf)
-    sorted_columns = {col: np.sort(values[col].to_numpy()) for col in values.columns}
-    pct = medians.apply(lambda col: col.map(lambda v, name=col.name: _midrank_percentile(sorted_columns[name], v)))
+    return assemble_profiles(segment_statistics(frame, id_column, params, described), params)
 
-    counts = pd.Series(segments).value_counts()
-    table = pd.DataFrame({SEGMENT: means.index, CUSTOMERS: counts.reindex(means.index).to_numpy()})
-    table[SHARE] = table[CUSTOMERS] / len(frame)
-    absent = {key: column for key, column in params["volume_columns"].items() if column not in values.columns}
+
+def assemble_profiles(stats: SegmentStatistics, params: Mapping[str, Any]) -> pd.DataFrame:
+    """The profiles table (one row per segment, largest first) from the segment statistics."""
+    means, medians = stats.means, stats.medians
+    z = (means - stats.portfolio_mean) / stats.portfolio_std.where(stats.portfolio_std > 0, np.inf)
+    total = int(stats.customers.sum())
+    table = pd.DataFrame({SEGMENT: means.index, CUSTOMERS: stats.customers.reindex(means.index).to_numpy()})
+    table[SHARE] = table[CUSTOMERS] / total
+    absent = {key: column for key, column in params["volume_columns"].items() if column not in means.columns}
     if absent:
         logger.info("profiles: volume shares left out, the table has no column %s", ", ".join(absent.values()))
     for key, column in params["volume_columns"].items():
         if key in absent:
             continue
-        total = values[column].sum()
-        sums = values[column].groupby(segments).sum().reindex(means.index)
-        table[f"{key}_volume_share"] = (sums / total if total > 0 else sums * 0.0).to_numpy()
+        sums = stats.sums[column].reindex(means.index)
+        volume = sums.sum()
+        table[f"{key}_volume_share"] = (sums / volume if volume > 0 else sums * 0.0).to_numpy()
     table[TOP_FEATURES] = [_top_features(z.loc[seg], int(params["top_features"])) for seg in means.index]
-    stats = {"mean": means, "median": medians, "z": z, "pct": pct}
+    matrices = {"mean": means, "median": medians, "z": z, "pct": stats.pct}
     columns = {
-        stat_column(feature, stat): stats[stat][feature].to_numpy() for feature in values.columns for stat in STATS
+        stat_column(feature, stat): matrices[stat][feature].to_numpy() for feature in means.columns for stat in STATS
     }
     parts = [table, pd.DataFrame(columns, index=table.index)]
-    if described:
-        shares = value_shares(frame, segments, described, int(params["max_values"])).reindex(means.index)
+    if stats.value_counts:
+        shares = value_shares(stats.value_counts, int(params["max_values"])).reindex(means.index)
         parts.append(shares.set_index(table.index))
     table = pd.concat(parts, axis=1)
     table = table.sort_values([SHARE, SEGMENT], ascending=[False, True], ignore_index=True)
-    logger.debug("Profiled %d segments on %d features", len(table), values.shape[1])
+    logger.debug("Profiled %d segments on %d features", len(table), means.shape[1])
     return table
 
 
@@ -134,21 +188,21 @@ def _top_features(z_row: pd.Series, count: int) -> str:
     return "; ".join(f"{feature} ({z_row[feature]:+.2f})" for feature in top)
 
 
-def value_shares(frame: pd.DataFrame, segments: np.ndarray, columns: Sequence[str], max_values: int) -> pd.DataFrame:
+def value_shares(value_counts: Mapping[str, pd.DataFrame], max_values: int) -> pd.DataFrame:
     """Segments x ``COLUMN=value__share``: each value's share of the segment's customers.
 
-    Values beyond the ``max_values`` most frequent in the portfolio are pooled as ``(other)``; a blank is
-    ``(missing)``.
+    ``value_counts`` holds, per column, segments x values of customers. Values beyond the ``max_values`` most
+    frequent in the portfolio are pooled as ``(other)``; a blank is ``(missing)``.
     """
     shares = []
-    for column in columns:
-        values = frame[column].astype("string").fillna(MISSING_VALUE)
-        frequent = values.value_counts(sort=True).index[:max_values]
-        values = values.where(values.isin(frequent), OTHER_VALUES)
-        table = pd.crosstab(segments, values.to_numpy(), normalize="index")
-        ordered = [v for v in [*frequent, OTHER_VALUES] if v in table.columns]
-        table = table[ordered]
-        table.columns = [stat_column(f"{column}{VALUE_SEP}{value}", SHARE) for value in ordered]
+    for column, counts in value_counts.items():
+        frequent = counts.sum().sort_values(ascending=False, kind="stable").index[:max_values]
+        table = counts[list(frequent)].copy()
+        others = counts.drop(columns=list(frequent)).sum(axis=1)
+        if others.any():
+            table[OTHER_VALUES] = others
+        table = table.div(table.sum(axis=1), axis=0)
+        table.columns = [stat_column(f"{column}{VALUE_SEP}{value}", SHARE) for value in table.columns]
         shares.append(table)
     return pd.concat(shares, axis=1)
 

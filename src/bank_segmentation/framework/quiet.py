@@ -6,6 +6,7 @@ import os
 import warnings
 from collections.abc import Iterator
 
+PYSPARK_ON_PANDAS_3 = "PySpark does not yet fully support pandas"  # pyspark 4.3 with pandas 3, once per process
 # (message regex, category) pairs; each is raised by a dependency, not by this project's code.
 THIRD_PARTY_WARNINGS = (
     (r"register_new_resolver\(\) is deprecated", UserWarning),  # omegaconf, via kedro/kedro-mlflow
@@ -15,7 +16,7 @@ THIRD_PARTY_WARNINGS = (
     (r"Support for class-based `config` is deprecated", Warning),  # pydantic, via kedro-mlflow
     (r"Accessing the 'model_fields' attribute on the instance", Warning),  # pydantic, via kedro's typed params
     (r".*Add type hints to the `predict` method", UserWarning),  # mlflow, on kedro-mlflow's pipeline model
-    (r"PySpark does not yet fully support pandas", FutureWarning),  # pyspark 4.3 with pandas 3
+    (PYSPARK_ON_PANDAS_3, FutureWarning),
     (r"The copy keyword is deprecated", Warning),  # pandas 3, inside pyspark's toPandas
 )
 

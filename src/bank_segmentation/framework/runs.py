@@ -103,12 +103,41 @@ class PublishedSet:
 
 
 def sha256(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
+    """Hex SHA-256 of a file's bytes; of a folder (Spark's partitioned outputs), of its files' names and bytes."""
     digest = hashlib.sha256()
+    if path.is_dir():
+        for part in sorted(p for p in path.rglob("*") if p.is_file()):
+            digest.update(f"{part.relative_to(path).as_posix()}\0{sha256(part)}\n".encode())
+        return digest.hexdigest()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def _copy(source: Path, target: Path) -> None:
+    if source.is_dir():
+        shutil.copytree(source, target)
+    else:
+        shutil.copyfile(source, target)
+
+
+def _move_into_place(staging: Path, target: Path) -> None:
+    """Replace ``target`` by ``staging``: one rename for a file; for a folder, the old one is moved aside first."""
+    if staging.is_dir() and target.exists():
+        aside = target.with_name(f".{target.name}.replaced")
+        os.replace(target, aside)
+        os.replace(staging, target)
+        _remove(aside)
+    else:
+        os.replace(staging, target)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 # --- dataset configurations --------------------------------------------------------------------------
@@ -249,7 +278,7 @@ class RunIsolationHook:
         return entry
 
     def _verify(self, name: str, path: Path, expected: str) -> None:
-        if not path.is_file():
+        if not path.exists():
             raise PublishedSetError(f"{name}: the published file {path} is missing (data/published.json)")
         if sha256(path) != expected:
             raise PublishedSetError(
@@ -306,14 +335,14 @@ def publish_run(
         registered = _register_model(project, version, produced, registered_name)
         for dataset in produced.values():
             source = dataset.file_of(version, project)
-            if not source.is_file():
+            if not source.exists():
                 continue  # a dataset saved nowhere (e.g. a plot skipped), nothing to publish
             entries[dataset.name] = {"path": str(_relative(source, project)), "sha256": sha256(source)}
             target = _documented_path(dataset, targets, project)
             if target is not None:
                 staging = target.with_name(f".{target.name}.publishing-{version}")
                 target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(source, staging)
+                _copy(source, staging)
                 staged.append((staging, target))
         published.datasets.update(entries)
         published.version = version
@@ -327,14 +356,14 @@ def publish_run(
         published.save(project)  # the switch
     except Exception as error:
         for staging, _ in staged:
-            staging.unlink(missing_ok=True)
+            _remove(staging)
         if registered is not None:
             tracking.delete_model_version(registered["name"], registered["version"])
             if alias:
                 tracking.restore_alias(registered["name"], alias, previous)
         raise PublishError(f"run {version} was not published ({type(error).__name__}: {error})") from error
     for staging, target in staged:
-        os.replace(staging, target)
+        _move_into_place(staging, target)
     for name, target in targets.items():
         if name in entries and target.get("mlflow_artifact_path"):
             tracking.log_artifact(project / target["path"], target["mlflow_artifact_path"])

@@ -148,6 +148,11 @@ def _filepath(config: Mapping[str, Any] | None) -> str | None:
     return config.get("filepath") or (inner.get("filepath") if isinstance(inner, Mapping) else None)
 
 
+def _versioned(config: Mapping[str, Any] | None) -> bool:
+    inner = (config or {}).get("dataset")
+    return bool((config or {}).get("versioned") or (isinstance(inner, Mapping) and inner.get("versioned")))
+
+
 def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
@@ -183,13 +188,12 @@ class RunStoryHook:
         configs = catalog.to_config()[0]
         self._table = Path(_filepath(configs.get("customers_raw")) or "").name
         published = catalog.load("params:publish") if "params:publish" in catalog else {}
-        paths = {
+        paths = {}
+        for name in SHOWN_OUTPUTS:
             # an MLflow artifact dataset's own config no longer says its file: the catalog's entry does
-            name: published[name]["path"]
-            if name in published
-            else _filepath(catalog.config_resolver.resolve_pattern(name))
-            for name in SHOWN_OUTPUTS
-        }
+            config = catalog.config_resolver.resolve_pattern(name)
+            # a versioned dataset is published to its `publish` path; any other is found at its own
+            paths[name] = published[name]["path"] if name in published and _versioned(config) else _filepath(config)
         self._paths = {name: in_project(path) for name, path in paths.items() if path}
 
     @hook_impl

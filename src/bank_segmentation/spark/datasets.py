@@ -80,39 +80,42 @@ def _header_line(path: Path) -> str:
         return handle.readline().rstrip("\r\n")
 
 
-class SparkParquetDataset(AbstractDataset[DataFrame, Any]):
-    """A Parquet folder written by Spark (optionally partitioned by columns).
+class SparkParquetDataset(AbstractDataset[DataFrame | pd.DataFrame, DataFrame]):
+    """A folder written by Spark, Parquet (optionally partitioned by columns) or CSV parts with a header.
 
-    With ``pandas_sample``, loading gives a pandas frame of at most ``max_rows`` customers, picked by a seeded
-    hash of the id: every dataset sampled with the same settings holds the same customers.
-    """
+    A pandas frame saved to it (a node that ran on the driver, e.g. scoring) is written by Spark all the same."""
 
     def __init__(
         self,
         filepath: str,
         partition_by: list[str] | None = None,
-        pandas_sample: dict[str, Any] | None = None,
+        file_format: str = "parquet",
+        drop_columns: list[str] | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> None:
         self._filepath = PurePosixPath(filepath)
         self._partition_by = partition_by or []
-        self._sample = pandas_sample
+        self._format = file_format
+        self._drop = drop_columns or []
         self.metadata = metadata
 
     def _describe(self) -> dict[str, Any]:
-        return {"filepath": str(self._filepath), "partition_by": self._partition_by, "pandas_sample": self._sample}
+        return {"filepath": str(self._filepath), "partition_by": self._partition_by, "file_format": self._format}
 
-    def _save(self, data: DataFrame) -> None:
-        writer = data.write.mode("overwrite")
+    def _save(self, data: DataFrame | pd.DataFrame) -> None:
+        if isinstance(data, pd.DataFrame):
+            data = active_spark().createDataFrame(data)
+        writer = data.drop(*self._drop).write.mode("overwrite")
         if self._partition_by:
             writer = writer.partitionBy(*self._partition_by)
-        writer.parquet(str(self._filepath))
+        writer = writer.format(self._format).options(**({"header": True} if self._format == "csv" else {}))
+        writer.save(str(self._filepath))
 
-    def _load(self) -> DataFrame | pd.DataFrame:
-        frame = active_spark().read.parquet(str(self._filepath))
-        if self._sample is None:
-            return frame
-        return sample_to_pandas(frame, **self._sample)
+    def _load(self) -> DataFrame:
+        reader = active_spark().read.format(self._format)
+        if self._format == "csv":
+            reader = reader.options(header=True, inferSchema=True)
+        return reader.load(str(self._filepath))
 
     def _exists(self) -> bool:
         return Path(self._filepath).exists()
@@ -127,5 +130,5 @@ def sample_to_pandas(frame: DataFrame, max_rows: int, seed: int, id_column: str)
     if POSITION in frame.columns:
         frame = frame.orderBy(POSITION).drop(POSITION)
     sample = frame.toPandas()
-    logger.info("model choice on a sample of %d of %d customers (seed %d)", len(sample), total, seed)
+    logger.debug("a sample of %d of %d rows (seed %d)", len(sample), total, seed)
     return sample

@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
+from threadpoolctl import threadpool_limits
 
 from bank_segmentation.core.imputation import CustomerImputer
 from bank_segmentation.core.settings import Schema
@@ -40,13 +41,23 @@ def impute(frame: DataFrame, imputer: CustomerImputer) -> tuple[DataFrame, dict[
 
 
 def map_batches(frame: DataFrame, transform: Callable[..., pd.DataFrame], *args: Any) -> DataFrame:
-    """``transform(batch, *args)`` applied by Spark to every Arrow batch of ``frame``."""
+    """``transform(batch, *args)`` applied by Spark to every Arrow batch of ``frame``; a row-by-row ``transform``
+    keeps each row's file position (the order the sample and the outputs follow)."""
+
+    def positioned(batch: pd.DataFrame) -> pd.DataFrame:
+        out = transform(batch, *args)
+        if POSITION in batch.columns and POSITION not in out.columns and len(out) == len(batch):
+            out[POSITION] = batch[POSITION].to_numpy()
+        return out
+
     sample = frame.limit(SCHEMA_SAMPLE_ROWS).toPandas()
-    schema = active_spark().createDataFrame(transform(sample, *args)).schema
+    schema = active_spark().createDataFrame(positioned(sample)).schema
 
     def batches(frames):
-        for batch in frames:
-            yield transform(batch, *args)
+        # Spark runs one Python worker per core: a worker's numpy/BLAS keeps to one thread (no oversubscription)
+        with threadpool_limits(1):
+            for batch in frames:
+                yield positioned(batch)
 
     return frame.mapInPandas(batches, schema)
 

@@ -2,6 +2,8 @@
 
 from kedro.pipeline import Node, Pipeline
 
+from bank_segmentation.spark import FULL_SCALE
+
 from .nodes import (
     build_model_input,
     check_segmentable,
@@ -77,4 +79,4 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
         ]
     )
-    return Pipeline([create_cleaning_pipeline(), training_only], tags=["data_processing"])
+    return Pipeline([create_cleaning_pipeline(), training_only], tags=["data_processing", FULL_SCALE])

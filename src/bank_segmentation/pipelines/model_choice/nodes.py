@@ -176,6 +176,7 @@ def choose_segmentation(
     }
     record["features"] = _features(chosen.spec, schema, scorer.roles, scorer.groups)
     record["fitting"] = {
+        "customers": len(model_input),  # on the Spark engine, the seeded sample the model is chosen on
         "n_init": evaluation.n_init,
         "random_state": evaluation.random_state,
         "agreement_refits": evaluation.n_refits,

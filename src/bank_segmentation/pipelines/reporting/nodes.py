@@ -31,6 +31,7 @@ from bank_segmentation.pipelines.reporting.render import (
     render_report_images,
 )
 from bank_segmentation.pipelines.reporting.report import render_report
+from bank_segmentation.spark import on_spark
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +40,12 @@ def profile_segments(
     customer_features: pd.DataFrame, segment_assignments: pd.DataFrame, schema: Schema, params: Mapping[str, Any]
 ) -> pd.DataFrame:
     """Profile every segment: its numbers, and the share of each value of its categorical and label columns."""
+    if on_spark(customer_features):
+        from bank_segmentation.spark.profiles import profile_segments as profile_on_spark
+
+        return profile_on_spark(
+            customer_features, segment_assignments, schema.id_column, params, schema.described_columns
+        )
     return build_segment_profiles(
         customer_features, segment_assignments, schema.id_column, params, described=schema.described_columns
     )
@@ -91,7 +98,34 @@ def record_training_memberships(
     segment_assignments: pd.DataFrame, segmentation_package: Mapping[str, Any], schema: Schema
 ) -> pd.DataFrame:
     """The trained customers' segments, names and archetypes: what the next scoring run compares with."""
+    if on_spark(segment_assignments):
+        from bank_segmentation.spark import engine
+
+        return engine.map_batches(segment_assignments, memberships, segmentation_package, schema, "training")
     return memberships(segment_assignments, segmentation_package, schema, source="training")
+
+
+def export_campaign_list(
+    segment_assignments: pd.DataFrame,
+    segment_catalogue: Mapping[str, Any],
+    customer_features: pd.DataFrame,
+    schema: Schema,
+    params: Mapping[str, Any],
+) -> pd.DataFrame:
+    """Every customer's segment name, action and channel, with the columns carried as written."""
+    if on_spark(segment_assignments):
+        from bank_segmentation.spark import engine
+
+        carried = [schema.id_column, *(c for c in schema.columns_with("ignore") if c in customer_features.columns)]
+        customers = segment_assignments.join(customer_features.select(*carried), on=schema.id_column)
+        return engine.map_batches(customers, _campaign_rows, segment_catalogue, schema, params)
+    return build_campaign_list(segment_assignments, segment_catalogue, customer_features, schema, params)
+
+
+def _campaign_rows(
+    customers: pd.DataFrame, segment_catalogue: Mapping[str, Any], schema: Schema, params: Mapping[str, Any]
+) -> pd.DataFrame:
+    return build_campaign_list(customers, segment_catalogue, customers, schema, params)
 
 
 def log_served_model(
@@ -118,8 +152,8 @@ def log_served_model(
 
 
 __all__ = [
-    "build_campaign_list",
     "build_segment_catalogue",
+    "export_campaign_list",
     "explain_segments",
     "profile_segments",
     "record_training_memberships",

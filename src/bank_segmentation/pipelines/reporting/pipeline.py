@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from kedro.pipeline import Node, Pipeline
 
+from bank_segmentation.spark import FULL_SCALE
+
 from .figures import (
     EDA_FIGURES,
     SEGMENT_FIGURES,
     SELECTION_FIGURES,
 )
 from .nodes import (
-    build_campaign_list,
     build_segment_catalogue,
     eda_figures,
     explain_segments,
+    export_campaign_list,
     log_served_model,
     name_segments,
     package_segmentation,
@@ -41,6 +43,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs=["customer_features", "segment_assignments", "params:schema", "params:reporting.profiles"],
                 outputs="segment_profiles",
                 name="build_segment_profiles",
+                tags=[FULL_SCALE],
             ),
             Node(
                 func=explain_segments,
@@ -112,9 +115,10 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs=["segment_assignments", "segmentation_package", "params:schema"],
                 outputs="segment_memberships",
                 name="record_training_memberships",
+                tags=[FULL_SCALE],
             ),
             Node(
-                func=build_campaign_list,
+                func=export_campaign_list,
                 inputs=[
                     "segment_assignments",
                     "segment_catalogue",
@@ -124,6 +128,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 ],
                 outputs="campaign_list",
                 name="build_campaign_list",
+                tags=[FULL_SCALE],
             ),
             Node(
                 func=eda_figures,

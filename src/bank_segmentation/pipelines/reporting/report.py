@@ -147,8 +147,15 @@ def _summary(catalogue: Mapping[str, Any], selection: Mapping[str, Any]) -> str:
         if agreement is not None
         else ""
     )
+    fitted_on = ((selection or {}).get("fitting") or {}).get("customers")
+    sampled = (
+        f" The model was chosen and fitted on a seeded sample of {fitted_on:,} of them; every customer was then "
+        "assigned to the nearest segment, and sizes, shares, volumes and segment statistics count them all."
+        if fitted_on and fitted_on < catalogue["customers"]
+        else ""
+    )
     return (
-        f"<p>{catalogue['customers']:,} customers were split into {len(segments)} segments. "
+        f"<p>{catalogue['customers']:,} customers were split into {len(segments)} segments.{sampled} "
         f"{archetyped}{reproducible}{explained} Names come from "
         "each segment's typical customer, never from a cluster number; recommended actions come from the "
         "marketing playbook in <code>conf/base/parameters_reporting.yml</code>.</p>"

@@ -9,9 +9,11 @@ from typing import Any
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
+from bank_segmentation.core.assignment import assign_segments
 from bank_segmentation.core.evaluation import fit_kmeans, thread_limit
 from bank_segmentation.core.preprocessing import build_preprocessor, feature_space
 from bank_segmentation.core.settings import EvaluationSettings, Features, Schema
+from bank_segmentation.spark import on_spark
 
 logger = logging.getLogger(__name__)
 
@@ -44,3 +46,16 @@ def train_segmentation_model(
 def model_columns(model: Pipeline) -> list[str]:
     """The input columns a fitted segmentation model reads."""
     return list(model.named_steps["preprocess"].named_steps["select"].columns)
+
+
+def assign_customers(segmentation_model: Pipeline, model_input: pd.DataFrame, schema: Schema) -> pd.DataFrame:
+    """Every customer's segment, distance to its centre and second-closest segment (on Spark, batch by batch)."""
+    if on_spark(model_input):
+        from bank_segmentation.spark import engine
+
+        return engine.map_batches(model_input, _assign_batch, segmentation_model, schema)
+    return assign_segments(segmentation_model, model_input, schema)
+
+
+def _assign_batch(model_input: pd.DataFrame, segmentation_model: Pipeline, schema: Schema) -> pd.DataFrame:
+    return assign_segments(segmentation_model, model_input, schema)

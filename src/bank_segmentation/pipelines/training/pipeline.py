@@ -6,11 +6,9 @@ from typing import Any
 
 from kedro.pipeline import Node, Pipeline
 
-from bank_segmentation.core.assignment import assign_segments
+from bank_segmentation.spark import FULL_SCALE
 
-from .nodes import (
-    train_segmentation_model,
-)
+from .nodes import assign_customers, train_segmentation_model
 
 
 def create_pipeline(**kwargs: Any) -> Pipeline:
@@ -30,10 +28,11 @@ def create_pipeline(**kwargs: Any) -> Pipeline:
                 name="train_segmentation_model",
             ),
             Node(
-                func=assign_segments,
+                func=assign_customers,
                 inputs=["segmentation_model", "model_input", "params:schema"],
                 outputs="segment_assignments",
                 name="assign_segments",
+                tags=[FULL_SCALE],
             ),
         ],
         tags=["training"],  # kedro-viz lists every stage under Tags

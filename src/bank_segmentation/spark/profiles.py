@@ -1,0 +1,119 @@
+"""Segment profiles on Spark: the statistics ``core.profiles`` assembles, aggregated by Spark over every customer.
+
+Sizes, sums (volume shares), means and the portfolio's mean and spread are Spark aggregates; medians are exact
+(the midpoint of the two middle values, as pandas computes them) by bracketing; the percentile of each segment
+median in the portfolio is a count of the customers below it. The profiles table itself is assembled by the
+core (``assemble_profiles``), as on the pandas path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from bank_segmentation.core.profiles import (
+    SEGMENT,
+    SegmentStatistics,
+    assemble_profiles,
+    described_text,
+    midrank_percentile,
+    profile_values,
+)
+from bank_segmentation.spark.medians import col, exact_medians
+
+
+def profile_segments(
+    customer_features: DataFrame,
+    segment_assignments: DataFrame,
+    id_column: str,
+    params: Mapping[str, Any],
+    described: Sequence[str],
+) -> pd.DataFrame:
+    """The profiles table of every assigned customer, as ``core.profiles.build_segment_profiles`` makes it."""
+    from bank_segmentation.spark.engine import map_batches
+
+    frame = customer_features.join(segment_assignments.select(id_column, SEGMENT), on=id_column, how="inner")
+    values = map_batches(frame, _values_with_segment, id_column, params, list(described))
+    values = values.persist(StorageLevel.DISK_ONLY)  # read by every aggregate below: computed once
+    try:
+        stats = segment_statistics(values, list(described))
+        assigned = segment_assignments.count()
+        if int(stats.customers.sum()) != assigned:
+            raise ValueError(
+                f"{assigned - int(stats.customers.sum())} assigned customers have no features; "
+                "segment_assignments and customer_features must come from the same run"
+            )
+    finally:
+        values.unpersist()
+    return assemble_profiles(stats, params)
+
+
+def _values_with_segment(
+    batch: pd.DataFrame, id_column: str, params: Mapping[str, Any], described: list[str]
+) -> pd.DataFrame:
+    values = profile_values(batch, id_column, params)
+    values[SEGMENT] = batch[SEGMENT].to_numpy()
+    for column in described:
+        values[column] = described_text(batch, column).to_numpy()
+    return values
+
+
+def segment_statistics(values: DataFrame, described: list[str]) -> SegmentStatistics:
+    """Sizes, means, sums, exact medians, portfolio mean and spread, median percentiles, value counts."""
+    columns = [c for c in values.columns if c != SEGMENT and c not in described and not c.startswith("_")]
+    aggregates = [F.count(F.lit(1)).alias("_customers")]
+    aggregates += [F.avg(col(c)).alias(f"mean{i}") for i, c in enumerate(columns)]
+    aggregates += [F.sum(col(c)).alias(f"sum{i}") for i, c in enumerate(columns)]
+    grouped = values.groupBy(SEGMENT).agg(*aggregates).toPandas().set_index(SEGMENT).sort_index()
+    portfolio = values.agg(
+        *(F.avg(col(c)).alias(f"mean{i}") for i, c in enumerate(columns)),
+        *(F.stddev_pop(col(c)).alias(f"std{i}") for i, c in enumerate(columns)),
+    ).first()
+
+    def matrix(prefix: str) -> pd.DataFrame:
+        out = grouped[[f"{prefix}{i}" for i in range(len(columns))]].astype(float)
+        out.columns = columns
+        return out
+
+    customers = grouped["_customers"].astype("int64")
+    medians = exact_medians(values, columns, SEGMENT).reindex(customers.index)
+    return SegmentStatistics(
+        customers=customers,
+        means=matrix("mean"),
+        medians=medians,
+        sums=matrix("sum"),
+        portfolio_mean=pd.Series([portfolio[f"mean{i}"] for i in range(len(columns))], index=columns, dtype=float),
+        portfolio_std=pd.Series([portfolio[f"std{i}"] for i in range(len(columns))], index=columns, dtype=float),
+        pct=_median_percentiles(values, medians, int(customers.sum())),
+        value_counts={column: _value_counts(values, column) for column in described},
+    )
+
+
+def _median_percentiles(values: DataFrame, medians: pd.DataFrame, total: int) -> pd.DataFrame:
+    """Where each segment median sits in the portfolio: customers below it and up to it, counted in one pass."""
+    cells = [(segment, column) for segment in medians.index for column in medians.columns]
+    counts = []
+    for n, (segment, column) in enumerate(cells):
+        median = float(medians.at[segment, column])
+        counts += [
+            F.sum((col(column) < F.lit(median)).cast("long")).alias(f"below{n}"),
+            F.sum((col(column) <= F.lit(median)).cast("long")).alias(f"upto{n}"),
+        ]
+    row = values.agg(*counts).first()
+    pct = pd.DataFrame(index=medians.index, columns=medians.columns, dtype=float)
+    for n, (segment, column) in enumerate(cells):
+        below, upto = int(row[f"below{n}"] or 0), int(row[f"upto{n}"] or 0)
+        pct.at[segment, column] = midrank_percentile(below, upto, total)
+    return pct
+
+
+def _value_counts(values: DataFrame, column: str) -> pd.DataFrame:
+    counts = values.groupBy(SEGMENT, col(column).alias("_value")).count().toPandas()
+    table = counts.pivot_table(index=SEGMENT, columns="_value", values="count", fill_value=0, aggfunc="sum")
+    table.columns.name = None
+    return table.sort_index(axis=0).sort_index(axis=1)
