@@ -45,7 +45,7 @@ def write_portfolio(size: int, parts: Path, single: Path | None) -> float:
     return time.perf_counter() - start
 
 
-def measure(engine: str, size: int, workspace: Path, pipelines: str) -> dict:
+def measure(engine: str, size: int, workspace: Path, pipelines: str, keep: bool = False) -> dict:
     """One run of ``pipelines`` (``default``: the whole default job) by ``engine`` on ``size`` customers, in a
     fresh project copy."""
     project = make_project_copy(workspace / f"{engine}-{size}")
@@ -60,7 +60,8 @@ def measure(engine: str, size: int, workspace: Path, pipelines: str) -> dict:
         shutil.rmtree(workspace / "unused-parts")
         command = uv_run(*args)
     measured = run_measured(command, project, kedro_env(project))
-    shutil.rmtree(project, ignore_errors=True)
+    if not keep:
+        shutil.rmtree(project, ignore_errors=True)
     result = {"engine": engine, "customers": size, "pipelines": pipelines, "generation_seconds": round(generated, 1)}
     result.update(as_dict(measured))
     status = "ok" if measured.returncode == 0 else f"FAILED ({measured.stderr_tail[-500:]})"
@@ -79,12 +80,17 @@ def main() -> None:
     parser.add_argument("--engines", nargs="+", default=["pandas", "spark"], choices=["pandas", "spark"])
     parser.add_argument("--pipelines", default="data_processing", help=f"'{DEFAULT}': the whole default job")
     parser.add_argument("--workspace", type=Path, default=None, help="folder for the project copies (default: /tmp)")
+    parser.add_argument("--keep", action="store_true", help="keep the project copies (in --workspace) to read them")
     args = parser.parse_args()
     results = []
-    with tempfile.TemporaryDirectory(prefix="bank-seg-spark-bench-", dir=args.workspace) as folder:
+    folder = Path(tempfile.mkdtemp(prefix="bank-seg-spark-bench-", dir=args.workspace))
+    try:
         for size in args.sizes:
             for engine in args.engines:
-                results.append(measure(engine, size, Path(folder), args.pipelines))
+                results.append(measure(engine, size, folder, args.pipelines, args.keep))
+    finally:
+        if not args.keep:
+            shutil.rmtree(folder, ignore_errors=True)
     key = lambda r: (r["engine"], r["customers"], r.get("pipelines", "data_processing"))  # noqa: E731
     measured = {key(r) for r in results}
     earlier = json.loads(RESULTS.read_text()) if RESULTS.exists() else []

@@ -116,10 +116,17 @@ def sha256(path: Path) -> str:
 
 
 def _copy(source: Path, target: Path) -> None:
-    if source.is_dir():
-        shutil.copytree(source, target)
+    if source.is_dir():  # a Spark folder can hold gigabytes: its files are linked, as nothing rewrites them
+        shutil.copytree(source, target, copy_function=_link_or_copy)
     else:
         shutil.copyfile(source, target)
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    try:
+        os.link(source, target)
+    except OSError:  # another file system
+        shutil.copy2(source, target)
 
 
 def _move_into_place(staging: Path, target: Path) -> None:

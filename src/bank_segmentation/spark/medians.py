@@ -21,9 +21,10 @@ def exact_medians(frame: DataFrame, columns: list[str], by: str | None = None, b
     """Each column's exact median per value of ``by`` (or over the whole frame): groups x columns.
 
     Spark's exact ``percentile`` keeps every value of a group in one buffer (10M customers ran a 4 GB
-    driver out of memory), so: approximate quantiles bracket each median, the values inside the brackets (about
-    ``2 * band`` of each group) come to the driver, and the two middle order statistics are read off them. A
-    bracket that misses them is widened until every bracket holds them. An empty group's median is NaN.
+    driver out of memory), so: approximate quantiles bracket each median, the distinct values inside the
+    brackets (about ``2 * band`` of each group at most) come to the driver with their counts, and the two middle
+    order statistics are read off them. A bracket that misses them is widened until every bracket holds them.
+    An empty group's median is NaN.
     """
     if by is None:
         frame, by = frame.withColumn(GROUP, F.lit(0)), GROUP
@@ -67,17 +68,23 @@ def _bracketed_medians(
             for i, c in enumerate(columns)
         )
     )
+    # each distinct value inside a bracket with its count: a column where most customers tie (tenure 12, a
+    # frequency of 0) sends one row, not millions
     inside = (
         joined.select(by, F.explode(hits).alias("hit"))
         .where(F.col("hit").isNotNull())
-        .select(by, "hit.i", "hit.v")
+        .groupBy(by, "hit.i", "hit.v")
+        .count()
         .toPandas()
     )
     found = {}
-    for (group, i), values in inside.groupby([by, "i"])["v"]:
+    for (group, i), values in inside.groupby([by, "i"]):
         n = int(sizes.at[group, f"n{i}"])
         first, second = (n - 1) // 2, n // 2  # the 0-based order statistics whose midpoint is the median
-        skipped, ordered = int(below.at[group, f"b{i}"] or 0), values.sort_values().to_numpy()
-        if skipped <= first and skipped + len(ordered) > second:
-            found[(group, int(i))] = (ordered[first - skipped] + ordered[second - skipped]) / 2
+        skipped = int(below.at[group, f"b{i}"] or 0)
+        values = values.sort_values("v")
+        reached = skipped + values["count"].cumsum().to_numpy()  # order statistics up to each value
+        if skipped <= first and reached[-1] > second:
+            ordered = values["v"].to_numpy()
+            found[(group, int(i))] = (ordered[(reached > first).argmax()] + ordered[(reached > second).argmax()]) / 2
     return found
