@@ -91,7 +91,7 @@ def main() -> None:
     finally:
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)
-    key = lambda r: (r["engine"], r["customers"], r.get("pipelines", "data_processing"))  # noqa: E731
+    key = lambda r: (r.get("engine"), r["customers"], r.get("pipelines", "data_processing"))  # noqa: E731
     measured = {key(r) for r in results}
     earlier = json.loads(RESULTS.read_text()) if RESULTS.exists() else []
     kept = [r for r in earlier if key(r) not in measured]  # other sizes, engines and pipelines stay

@@ -17,7 +17,9 @@ def col(name: str) -> Column:
     return F.col(f"`{name}`")
 
 
-def exact_medians(frame: DataFrame, columns: list[str], by: str | None = None, band: float = 0.01) -> pd.DataFrame:
+def exact_medians(
+    frame: DataFrame, columns: list[str], by: str | None = None, sizes: pd.DataFrame | None = None, band: float = 0.01
+) -> pd.DataFrame:
     """Each column's exact median per value of ``by`` (or over the whole frame): groups x columns.
 
     Spark's exact ``percentile`` keeps every value of a group in one buffer (10M customers ran a 4 GB
@@ -28,8 +30,9 @@ def exact_medians(frame: DataFrame, columns: list[str], by: str | None = None, b
     """
     if by is None:
         frame, by = frame.withColumn(GROUP, F.lit(0)), GROUP
-    sizes = frame.groupBy(by).agg(*(F.count(col(c)).alias(f"n{i}") for i, c in enumerate(columns))).toPandas()
-    sizes = sizes.set_index(by).sort_index()
+    if sizes is None:  # values per group and column (``n<i>``), unless the caller counted them already
+        sizes = frame.groupBy(by).agg(*(F.count(col(c)).alias(f"n{i}") for i, c in enumerate(columns))).toPandas()
+        sizes = sizes.set_index(by).sort_index()
     medians = pd.DataFrame(index=sizes.index, columns=columns, dtype=float)
     pending = {(group, i) for group in sizes.index for i in range(len(columns)) if sizes.at[group, f"n{i}"] > 0}
     while pending:
@@ -56,8 +59,8 @@ def _bracketed_medians(
         by,
         *(F.col(f"q{i}")[0].alias(f"lo{i}") for i in range(len(columns))),
         *(F.col(f"q{i}")[1].alias(f"hi{i}") for i in range(len(columns))),
-    )
-    joined = frame.join(F.broadcast(bounds), on=by)
+    ).toPandas()  # computed once (two passes below use it), a row per group
+    joined = frame.join(F.broadcast(frame.sparkSession.createDataFrame(bounds)), on=by)
     below = joined.groupBy(by).agg(
         *(F.sum((col(c) < F.col(f"lo{i}")).cast("long")).alias(f"b{i}") for i, c in enumerate(columns))
     )

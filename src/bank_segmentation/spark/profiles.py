@@ -66,14 +66,15 @@ def _values_with_segment(
 def segment_statistics(values: DataFrame, described: list[str]) -> SegmentStatistics:
     """Sizes, means, sums, exact medians, portfolio mean and spread, median percentiles, value counts."""
     columns = [c for c in values.columns if c != SEGMENT and c not in described and not c.startswith("_")]
-    aggregates = [F.count(F.lit(1)).alias("_customers")]
+    # per segment and, in the same pass, for the whole portfolio (the rollup's total row)
+    aggregates = [F.grouping(SEGMENT).alias("_total"), F.count(F.lit(1)).alias("_customers")]
     aggregates += [F.avg(col(c)).alias(f"mean{i}") for i, c in enumerate(columns)]
     aggregates += [F.sum(col(c)).alias(f"sum{i}") for i, c in enumerate(columns)]
-    grouped = values.groupBy(SEGMENT).agg(*aggregates).toPandas().set_index(SEGMENT).sort_index()
-    portfolio = values.agg(
-        *(F.avg(col(c)).alias(f"mean{i}") for i, c in enumerate(columns)),
-        *(F.stddev_pop(col(c)).alias(f"std{i}") for i, c in enumerate(columns)),
-    ).first()
+    aggregates += [F.stddev_pop(col(c)).alias(f"std{i}") for i, c in enumerate(columns)]
+    aggregates += [F.count(col(c)).alias(f"n{i}") for i, c in enumerate(columns)]
+    rows = values.rollup(SEGMENT).agg(*aggregates).toPandas()
+    portfolio = rows[rows["_total"] == 1].iloc[0]
+    grouped = rows[rows["_total"] == 0].astype({SEGMENT: "int64"}).set_index(SEGMENT).sort_index()  # no total's null
 
     def matrix(prefix: str) -> pd.DataFrame:
         out = grouped[[f"{prefix}{i}" for i in range(len(columns))]].astype(float)
@@ -81,7 +82,8 @@ def segment_statistics(values: DataFrame, described: list[str]) -> SegmentStatis
         return out
 
     customers = grouped["_customers"].astype("int64")
-    medians = exact_medians(values, columns, SEGMENT).reindex(customers.index)
+    sizes = grouped[[f"n{i}" for i in range(len(columns))]]
+    medians = exact_medians(values, columns, SEGMENT, sizes=sizes).reindex(customers.index)
     return SegmentStatistics(
         customers=customers,
         means=matrix("mean"),
