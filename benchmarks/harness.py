@@ -109,6 +109,8 @@ class Measured:
     returncode: int
     started_at: float
     stderr_tail: str = ""
+    # the same sum in proportional set size: a page shared by processes (forked workers) is counted once
+    peak_tree_pss_mb: float = 0.0
 
 
 def run_measured(command: Sequence[str], cwd: Path, env: Mapping[str, str], timeout: float = 3600) -> Measured:
@@ -119,7 +121,7 @@ def run_measured(command: Sequence[str], cwd: Path, env: Mapping[str, str], time
         start = time.perf_counter()
         proc = subprocess.Popen(list(command), cwd=cwd, env=dict(env), stdout=out, stderr=err)
         deadline = start + timeout
-        peak_tree = 0.0
+        peak_tree = peak_pss = 0.0
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
@@ -128,7 +130,8 @@ def run_measured(command: Sequence[str], cwd: Path, env: Mapping[str, str], time
                 proc.kill()
                 pid, status, usage = os.wait4(proc.pid, 0)
                 break
-            peak_tree = max(peak_tree, tree_rss_mb(proc.pid))
+            rss, pss = tree_memory_mb(proc.pid)
+            peak_tree, peak_pss = max(peak_tree, rss), max(peak_pss, pss)
             time.sleep(0.1)
         wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -141,11 +144,17 @@ def run_measured(command: Sequence[str], cwd: Path, env: Mapping[str, str], time
         returncode=proc.returncode,
         started_at=started_at,
         stderr_tail=tail,
+        peak_tree_pss_mb=peak_pss,
     )
 
 
 def tree_rss_mb(root: int) -> float:
     """Resident memory of a process and all its descendants now, in MB (Linux /proc; 0 elsewhere)."""
+    return tree_memory_mb(root)[0]
+
+
+def tree_memory_mb(root: int) -> tuple[float, float]:
+    """Resident and proportional memory (RSS, PSS) of a process and all its descendants now, in MB (Linux)."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
@@ -158,12 +167,23 @@ def tree_rss_mb(root: int) -> float:
             rss[int(entry.name)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
         except (OSError, ValueError, IndexError):
             continue
-    total, todo = 0, [root]
+    total, pss, todo = 0, 0, [root]
     while todo:
         pid = todo.pop()
         total += rss.get(pid, 0)
+        pss += _pss_bytes(pid)
         todo.extend(children.get(pid, []))
-    return total / 1024**2
+    return total / 1024**2, pss / 1024**2
+
+
+def _pss_bytes(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
 
 
 def load_average() -> dict[str, Any]:

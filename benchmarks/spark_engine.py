@@ -68,7 +68,8 @@ def measure(engine: str, size: int, workspace: Path, pipelines: str, keep: bool 
     print(
         f"{engine:6} {size:>11,} customers, {pipelines}: {measured.wall_seconds:7.1f} s wall, "
         f"{measured.cpu_seconds:7.1f} s CPU, "
-        f"peak {measured.peak_tree_rss_mb:7.0f} MB (process tree) {status}",
+        f"peak {measured.peak_tree_rss_mb:7.0f} MB RSS, {measured.peak_tree_pss_mb:7.0f} MB PSS (process tree) "
+        f"{status}",
         flush=True,
     )
     return result

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from itertools import chain
 from typing import Any
 
+from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
@@ -32,6 +33,7 @@ from bank_segmentation.core.validation import (
 logger = logging.getLogger(__name__)
 
 POSITION = "_position"  # a row's 0-based position in the file: its line is position + HEADER_LINE_OFFSET
+REPEAT = "_repeated_id"  # the id was on an earlier line
 # What a number looks like once the export's formatting is removed (Spark's cast alone would also take "1.5d").
 PLAIN_NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$|^[+-]?([iI][nN][fF]([iI][nN][iI][tT][yY])?)$"
 # Rules in the order the pandas path lists a row's reasons.
@@ -169,18 +171,28 @@ def validate_spark_table(
         *(F.when(text != "", text).alias(c) for c, text in texts.items()),
         *schema.feature_columns,
     )
+    # Repeated ids from the (id, position) pairs alone: the window sorts two narrow columns, not the whole
+    # table, and its few hits join the table by broadcast
+    identifier = F.col(schema.id_column)
+    first = Window.partitionBy(identifier).orderBy(POSITION)
+    repeats = (
+        table.select(POSITION, identifier)
+        .where(identifier.isNotNull())
+        .withColumn(REPEAT, F.row_number().over(first) > 1)
+        .where(F.col(REPEAT))
+        .select(POSITION, REPEAT)
+    )
     parsed = parse_numbers(table, schema.feature_columns, style, decimal)
+    parsed = parsed.join(F.broadcast(repeats), on=POSITION, how="left")
     flags: dict[tuple[str, str], Column] = {}
     shown: dict[tuple[str, str], Column] = {}
     for column in schema.feature_columns:
         flags[("numeric_type", column)] = F.col(f"_text_{column}")
         shown[("numeric_type", column)] = F.col(f"_raw_{column}")
 
-    identifier = F.col(schema.id_column)
-    first = Window.partitionBy(identifier).orderBy(POSITION)
     flags[("id_not_empty", schema.id_column)] = identifier.isNull()
     shown[("id_not_empty", schema.id_column)] = F.lit("None")
-    flags[("id_unique", schema.id_column)] = identifier.isNotNull() & (F.row_number().over(first) > 1)
+    flags[("id_unique", schema.id_column)] = F.coalesce(F.col(REPEAT), F.lit(False))
     shown[("id_unique", schema.id_column)] = identifier
     for rule, (columns, test) in _rule_tests(schema, params["max_abs_value"]).items():
         for column in columns:
@@ -189,7 +201,8 @@ def validate_spark_table(
             shown[(rule, column)] = _shown(value)
     ordered = sorted(flags, key=lambda key: (RULE_ORDER.index(key[0]), _column_order(schema, key[1])))
     names = {key: f"_flag_{i}" for i, key in enumerate(ordered)}
-    flagged = parsed.select("*", *(flags[key].alias(names[key]) for key in ordered)).cache()
+    # on local disk, not the JVM's heap: the wide text of every row would crowd the driver's memory
+    flagged = parsed.select("*", *(flags[key].alias(names[key]) for key in ordered)).persist(StorageLevel.DISK_ONLY)
 
     counts = _counts(flagged, names, schema)
     empty = [

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import pandas as pd
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from threadpoolctl import threadpool_limits
@@ -62,10 +63,15 @@ def map_batches(frame: DataFrame, transform: Callable[..., pd.DataFrame], *args:
     return frame.mapInPandas(batches, schema)
 
 
-def profile_counts(model_input: DataFrame, schema: Schema) -> tuple[int, int]:
-    """Customers and distinct customer profiles (every column but the id), counted by Spark."""
+def computed_once(frame: DataFrame) -> DataFrame:
+    """``frame`` kept on local disk once computed: the steps after it read it rather than compute it again."""
+    return frame.persist(StorageLevel.DISK_ONLY)
+
+
+def distinct_profiles(model_input: DataFrame, schema: Schema) -> int:
+    """Distinct customer profiles (every column but the id), counted by Spark."""
     profile = [c for c in model_input.columns if c not in (schema.id_column, POSITION)]
-    return model_input.count(), model_input.select(*profile).distinct().count()
+    return model_input.select(*profile).distinct().count()
 
 
 def missing_counts(frame: DataFrame, columns: list[str]) -> dict[str, int]:

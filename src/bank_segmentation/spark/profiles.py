@@ -12,7 +12,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
-from pyspark import StorageLevel
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -24,6 +23,7 @@ from bank_segmentation.core.profiles import (
     midrank_percentile,
     profile_values,
 )
+from bank_segmentation.spark.engine import computed_once, map_batches
 from bank_segmentation.spark.medians import col, exact_medians
 
 
@@ -35,11 +35,9 @@ def profile_segments(
     described: Sequence[str],
 ) -> pd.DataFrame:
     """The profiles table of every assigned customer, as ``core.profiles.build_segment_profiles`` makes it."""
-    from bank_segmentation.spark.engine import map_batches
-
     frame = customer_features.join(segment_assignments.select(id_column, SEGMENT), on=id_column, how="inner")
     values = map_batches(frame, _values_with_segment, id_column, params, list(described))
-    values = values.persist(StorageLevel.DISK_ONLY)  # read by every aggregate below: computed once
+    values = computed_once(values)  # read by every aggregate below
     try:
         stats = segment_statistics(values, list(described))
         assigned = segment_assignments.count()

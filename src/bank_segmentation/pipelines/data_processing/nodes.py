@@ -93,7 +93,8 @@ def check_segmentable(
     if on_spark(model_input):
         from bank_segmentation.spark import engine
 
-        n_rows, distinct = engine.profile_counts(model_input, schema)
+        model_input = engine.computed_once(model_input)  # counted here and written next: the KPIs run once
+        n_rows, distinct = validation_report["rows_kept"], engine.distinct_profiles(model_input, schema)
     else:
         profiles = model_input.drop(columns=schema.id_column)
         n_rows, distinct = len(model_input), int(pd.util.hash_pandas_object(profiles, index=False).nunique())
