@@ -25,12 +25,14 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score
 from threadpoolctl import threadpool_limits
 
+from bank_segmentation.framework.runs import PublishedSet
+
 RESULTS = Path(__file__).with_name("spark_results.json")
 
 
 def published(project: Path, name: str) -> Path:
     """The file or folder the project's last run published as ``name``."""
-    return project / json.loads((project / "data/published.json").read_text())["datasets"][name]["path"]
+    return project / PublishedSet.load(project).datasets[name]["path"]
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ import yaml
 from bank_segmentation.core.assignment import assign_segments
 from bank_segmentation.core.profiles import build_segment_profiles
 from bank_segmentation.core.settings import Schema
+from bank_segmentation.framework.runs import PublishedSet
 from tests.conftest import kedro_run, make_project_copy
 from tests.workspace import PROJECT_ROOT
 
@@ -28,7 +29,7 @@ POSITION = "_position"
 
 def published(project: Path, name: str) -> Path:
     """Where the last run's published ``name`` is (data/published.json)."""
-    return project / json.loads((project / "data/published.json").read_text())["datasets"][name]["path"]
+    return project / PublishedSet.load(project).datasets[name]["path"]
 
 
 def outputs(project: Path) -> dict:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
@@ -25,9 +27,14 @@ def assign_segments(segmentation_model: Pipeline, model_input: pd.DataFrame, sch
     )
 
 
+def carried_columns(schema: Schema, columns: Sequence[str]) -> list[str]:
+    """The columns the schema sets to ``ignore`` (carried beside the id, as written) that ``columns`` holds."""
+    return [col for col in schema.columns_with("ignore") if col in columns]
+
+
 def with_carried_columns(customers: pd.DataFrame, customer_features: pd.DataFrame, schema: Schema) -> pd.DataFrame:
     """``customers`` with the columns the schema sets to ``ignore`` beside the id, as the table wrote them."""
-    carried = [col for col in schema.columns_with("ignore") if col in customer_features.columns]
+    carried = carried_columns(schema, customer_features.columns)
     if not carried:
         return customers
     values = customer_features[[schema.id_column, *carried]]

@@ -143,12 +143,17 @@ def build_segment_profiles(
     frame = customer_features.merge(
         segment_assignments[[id_column, SEGMENT]], on=id_column, how="inner", validate="one_to_one"
     )
-    if len(frame) != len(segment_assignments):
+    check_every_assigned_profiled(len(frame), len(segment_assignments))
+    return assemble_profiles(segment_statistics(frame, id_column, params, described), params)
+
+
+def check_every_assigned_profiled(profiled: int, assigned: int) -> None:
+    """Refuse profiles that miss assigned customers (assignments and features from different runs)."""
+    if profiled != assigned:
         raise ValueError(
-            f"{len(segment_assignments) - len(frame)} assigned customers have no features; "
+            f"{assigned - profiled} assigned customers have no features; "
             "segment_assignments and customer_features must come from the same run"
         )
-    return assemble_profiles(segment_statistics(frame, id_column, params, described), params)
 
 
 def assemble_profiles(stats: SegmentStatistics, params: Mapping[str, Any]) -> pd.DataFrame:

@@ -148,7 +148,7 @@ def _remove(path: Path) -> None:
 
 
 # --- dataset configurations --------------------------------------------------------------------------
-def _file_config(config: Mapping[str, Any]) -> Mapping[str, Any] | None:
+def file_config(config: Mapping[str, Any]) -> Mapping[str, Any] | None:
     """The part of a dataset configuration that holds its file (the wrapped dataset of an MLflow artifact)."""
     if isinstance(config.get(NESTED), Mapping) and FILEPATH in config[NESTED]:
         return config[NESTED]
@@ -196,7 +196,7 @@ def file_datasets(catalog: Any, names: set[str], project: Path) -> dict[str, Fil
         if name.startswith("params:") or name == "parameters" or name not in catalog:
             continue
         config = catalog.config_resolver.resolve_pattern(name)
-        inner = _file_config(config) if config else None
+        inner = file_config(config) if config else None
         if inner is None:
             continue
         path = Path(str(PurePosixPath(str(inner[FILEPATH]))))

@@ -17,7 +17,7 @@ from kedro.framework.hooks import hook_impl
 from bank_segmentation.core.preprocessing import as_list
 from bank_segmentation.framework import tracking
 from bank_segmentation.framework.parameters import in_project
-from bank_segmentation.framework.runs import MODEL_INFO, PublishedSet
+from bank_segmentation.framework.runs import FILEPATH, MODEL_INFO, VERSIONED, PublishedSet, file_config
 
 STORY_LOGGER = "bank_segmentation.story"
 logger = logging.getLogger(STORY_LOGGER)
@@ -140,17 +140,9 @@ def description(lines: list[str]) -> str:
     return "\n".join(["```", *lines, "```"])
 
 
-def _filepath(config: Mapping[str, Any] | None) -> str | None:
-    """The file a catalog entry writes (inside a wrapping dataset's ``dataset`` block where there is one)."""
-    if not config:
-        return None
-    inner = config.get("dataset")
-    return config.get("filepath") or (inner.get("filepath") if isinstance(inner, Mapping) else None)
-
-
-def _versioned(config: Mapping[str, Any] | None) -> bool:
-    inner = (config or {}).get("dataset")
-    return bool((config or {}).get("versioned") or (isinstance(inner, Mapping) and inner.get("versioned")))
+def _file(config: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    """The part of a catalog entry that names its file (``runs.file_config``); empty for a memory dataset."""
+    return (file_config(config) if config else None) or {}
 
 
 def _clip(text: str, width: int) -> str:
@@ -186,14 +178,14 @@ class RunStoryHook:
         self._seconds, self._found, self._parent = {}, {}, None
         self._pipeline = ",".join(run_params.get("pipeline_names") or []) or "default"
         configs = catalog.to_config()[0]
-        self._table = Path(_filepath(configs.get("customers_raw")) or "").name
+        self._table = Path(_file(configs.get("customers_raw")).get(FILEPATH) or "").name
         published = catalog.load("params:publish") if "params:publish" in catalog else {}
         paths = {}
         for name in SHOWN_OUTPUTS:
             # an MLflow artifact dataset's own config no longer says its file: the catalog's entry does
-            config = catalog.config_resolver.resolve_pattern(name)
+            file = _file(catalog.config_resolver.resolve_pattern(name))
             # a versioned dataset is published to its `publish` path; any other is found at its own
-            paths[name] = published[name]["path"] if name in published and _versioned(config) else _filepath(config)
+            paths[name] = published[name]["path"] if name in published and file.get(VERSIONED) else file.get(FILEPATH)
         self._paths = {name: in_project(path) for name, path in paths.items() if path}
 
     @hook_impl

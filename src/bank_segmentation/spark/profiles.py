@@ -19,6 +19,7 @@ from bank_segmentation.core.profiles import (
     SEGMENT,
     SegmentStatistics,
     assemble_profiles,
+    check_every_assigned_profiled,
     described_text,
     midrank_percentile,
     profile_values,
@@ -40,12 +41,7 @@ def profile_segments(
     values = computed_once(values)  # read by every aggregate below
     try:
         stats = segment_statistics(values, list(described))
-        assigned = segment_assignments.count()
-        if int(stats.customers.sum()) != assigned:
-            raise ValueError(
-                f"{assigned - int(stats.customers.sum())} assigned customers have no features; "
-                "segment_assignments and customer_features must come from the same run"
-            )
+        check_every_assigned_profiled(int(stats.customers.sum()), segment_assignments.count())
     finally:
         values.unpersist()
     return assemble_profiles(stats, params)

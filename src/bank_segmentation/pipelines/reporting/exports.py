@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bank_segmentation.core.assignment import with_carried_columns
+from bank_segmentation.core.assignment import carried_columns, with_carried_columns
 from bank_segmentation.core.naming import feature_label
 from bank_segmentation.core.profiles import (
     CUSTOMERS,
@@ -25,6 +25,7 @@ from bank_segmentation.core.profiles import (
 from bank_segmentation.core.schema import model_input_roles
 from bank_segmentation.core.settings import Features, Schema
 from bank_segmentation.core.spreadsheet import spreadsheet_safe
+from bank_segmentation.spark import on_spark
 
 logger = logging.getLogger(__name__)
 
@@ -241,7 +242,13 @@ def build_campaign_list(
     params: Mapping[str, Any],
 ) -> pd.DataFrame:
     """One row per customer: id, the columns carried as written, segment name, action and channel,
-    spreadsheet-safe."""
+    spreadsheet-safe (on Spark, batch by batch)."""
+    if on_spark(segment_assignments):
+        from bank_segmentation.spark import engine
+
+        carried = [schema.id_column, *carried_columns(schema, customer_features.columns)]
+        customers = segment_assignments.join(customer_features.select(*carried), on=schema.id_column)
+        return engine.map_batches(customers, _campaign_rows, segment_catalogue, schema, params)
     id_column = schema.id_column
     by_id = {
         seg["id"]: (
@@ -264,6 +271,12 @@ def build_campaign_list(
     logger.info("Campaign list: %d customers in %d segments", len(campaign), len(by_id))
     features = customer_features.assign(**{id_column: customer_features[id_column].astype(str)})
     return spreadsheet_safe(with_carried_columns(campaign, features, schema))
+
+
+def _campaign_rows(
+    customers: pd.DataFrame, segment_catalogue: Mapping[str, Any], schema: Schema, params: Mapping[str, Any]
+) -> pd.DataFrame:
+    return build_campaign_list(customers, segment_catalogue, customers, schema, params)
 
 
 def _plain(value: Any) -> Any:

@@ -105,29 +105,6 @@ def record_training_memberships(
     return memberships(segment_assignments, segmentation_package, schema, source="training")
 
 
-def export_campaign_list(
-    segment_assignments: pd.DataFrame,
-    segment_catalogue: Mapping[str, Any],
-    customer_features: pd.DataFrame,
-    schema: Schema,
-    params: Mapping[str, Any],
-) -> pd.DataFrame:
-    """Every customer's segment name, action and channel, with the columns carried as written."""
-    if on_spark(segment_assignments):
-        from bank_segmentation.spark import engine
-
-        carried = [schema.id_column, *(c for c in schema.columns_with("ignore") if c in customer_features.columns)]
-        customers = segment_assignments.join(customer_features.select(*carried), on=schema.id_column)
-        return engine.map_batches(customers, _campaign_rows, segment_catalogue, schema, params)
-    return build_campaign_list(segment_assignments, segment_catalogue, customer_features, schema, params)
-
-
-def _campaign_rows(
-    customers: pd.DataFrame, segment_catalogue: Mapping[str, Any], schema: Schema, params: Mapping[str, Any]
-) -> pd.DataFrame:
-    return build_campaign_list(customers, segment_catalogue, customers, schema, params)
-
-
 def log_served_model(
     segmentation_package: Mapping[str, Any],
     customer_imputer: CustomerImputer,
@@ -152,8 +129,8 @@ def log_served_model(
 
 
 __all__ = [
+    "build_campaign_list",
     "build_segment_catalogue",
-    "export_campaign_list",
     "explain_segments",
     "profile_segments",
     "record_training_memberships",

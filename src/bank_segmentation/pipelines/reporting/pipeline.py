@@ -12,10 +12,10 @@ from .figures import (
     SELECTION_FIGURES,
 )
 from .nodes import (
+    build_campaign_list,
     build_segment_catalogue,
     eda_figures,
     explain_segments,
-    export_campaign_list,
     log_served_model,
     name_segments,
     package_segmentation,
@@ -118,7 +118,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 tags=[FULL_SCALE],
             ),
             Node(
-                func=export_campaign_list,
+                func=build_campaign_list,
                 inputs=[
                     "segment_assignments",
                     "segment_catalogue",
