@@ -23,9 +23,9 @@ def exact_medians(
     """Each column's exact median per value of ``by`` (or over the whole frame): groups x columns.
 
     Spark's exact ``percentile`` keeps every value of a group in one buffer (10M customers ran a 4 GB
-    driver out of memory), so: approximate quantiles bracket each median, the distinct values inside the
-    brackets (about ``2 * band`` of each group at most) come to the driver with their counts, and the two middle
-    order statistics are read off them. A bracket that misses them is widened until every bracket holds them.
+    driver out of memory), so: approximate quantiles bracket each median; customers below a bracket and tied at
+    its ends are counted, the distinct values strictly inside it (about ``2 * band`` of a group at most) come to
+    the driver with their counts, and the two middle order statistics are read off them. A bracket that misses them is widened until every bracket holds them.
     An empty group's median is NaN.
     """
     if by is None:
@@ -61,32 +61,65 @@ def _bracketed_medians(
         *(F.col(f"q{i}")[1].alias(f"hi{i}") for i in range(len(columns))),
     ).toPandas()  # computed once (two passes below use it), a row per group
     joined = frame.join(F.broadcast(frame.sparkSession.createDataFrame(bounds)), on=by)
-    below = joined.groupBy(by).agg(
-        *(F.sum((col(c) < F.col(f"lo{i}")).cast("long")).alias(f"b{i}") for i, c in enumerate(columns))
-    )
-    below = below.toPandas().set_index(by)
-    hits = F.array(
+    # customers below each bracket and tied at its ends are counted: a column where most customers tie (tenure 12,
+    # a frequency of 0) has its bracket's end at the tie, and millions of customers there are one count
+    counted = {
+        "below": lambda c, i: col(c) < F.col(f"lo{i}"),
+        "at_lo": lambda c, i: col(c) == F.col(f"lo{i}"),
+        "at_hi": lambda c, i: (col(c) == F.col(f"hi{i}")) & (F.col(f"hi{i}") > F.col(f"lo{i}")),
+    }
+    counts = joined.groupBy(by).agg(
         *(
-            F.when(col(c).between(F.col(f"lo{i}"), F.col(f"hi{i}")), F.struct(F.lit(i).alias("i"), col(c).alias("v")))
+            F.sum(rule(c, i).cast("long")).alias(f"{name}{i}")
+            for name, rule in counted.items()
             for i, c in enumerate(columns)
         )
     )
-    # each distinct value inside a bracket with its count: a column where most customers tie (tenure 12, a
-    # frequency of 0) sends one row, not millions
+    counts = counts.toPandas().set_index(by)
+    # the distinct values strictly inside a bracket (at most about 2 * band of a group) with their counts
+    open_columns = [i for i in range(len(columns)) if (bounds[f"hi{i}"] > bounds[f"lo{i}"]).any()]
+    hits = F.array(
+        *(
+            F.when(
+                (col(columns[i]) > F.col(f"lo{i}")) & (col(columns[i]) < F.col(f"hi{i}")),
+                F.struct(F.lit(i).alias("i"), col(columns[i]).alias("v")),
+            )
+            for i in open_columns
+        )
+    )
     inside = (
         joined.select(by, F.explode(F.filter(hits, lambda hit: hit.isNotNull())).alias("hit"))  # hits only
         .groupBy(by, "hit.i", "hit.v")
         .count()
         .toPandas()
+        if open_columns
+        else pd.DataFrame(columns=[by, "i", "v", "count"])
     )
+    interior = {key: part for key, part in inside.groupby([by, "i"])}
+    limits = bounds.set_index(by)
     found = {}
-    for (group, i), values in inside.groupby([by, "i"]):
-        n = int(sizes.at[group, f"n{i}"])
-        first, second = (n - 1) // 2, n // 2  # the 0-based order statistics whose midpoint is the median
-        skipped = int(below.at[group, f"b{i}"] or 0)
-        values = values.sort_values("v")
-        reached = skipped + values["count"].cumsum().to_numpy()  # order statistics up to each value
-        if skipped <= first and reached[-1] > second:
-            ordered = values["v"].to_numpy()
-            found[(group, int(i))] = (ordered[(reached > first).argmax()] + ordered[(reached > second).argmax()]) / 2
+    for group in counts.index:
+        for i in range(len(columns)):
+            n = int(sizes.at[group, f"n{i}"]) if group in sizes.index else 0
+            if n == 0:
+                continue
+            lo, hi = limits.at[group, f"lo{i}"], limits.at[group, f"hi{i}"]
+            part = interior.get((group, i), inside.iloc[:0])
+            values = pd.concat(
+                [
+                    pd.DataFrame(
+                        {"v": [lo, hi], "count": [counts.at[group, f"at_lo{i}"], counts.at[group, f"at_hi{i}"]]}
+                    ),
+                    part[["v", "count"]],
+                ]
+            )
+            values = values[values["count"].fillna(0) > 0].sort_values("v")
+            if values.empty:
+                continue
+            first, second = (n - 1) // 2, n // 2  # the 0-based order statistics whose midpoint is the median
+            skipped = int(counts.at[group, f"below{i}"] or 0)
+            reached = skipped + values["count"].astype("int64").cumsum().to_numpy()  # order statistics up to each value
+            if skipped <= first and reached[-1] > second:
+                ordered = values["v"].to_numpy(dtype=float)
+                found[(group, i)] = (ordered[(reached > first).argmax()] + ordered[(reached > second).argmax()]) / 2
     return found

@@ -14,17 +14,20 @@ from typing import Any
 import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
+from pyspark.sql.types import NumericType
 
 from bank_segmentation.core.profiles import (
+    MISSING_VALUE,
+    PURCHASE_TYPE,
     SEGMENT,
     SegmentStatistics,
     assemble_profiles,
     check_every_assigned_profiled,
-    described_text,
     midrank_percentile,
-    profile_values,
+    purchase_type_columns,
 )
-from bank_segmentation.spark.engine import computed_once, map_batches
+from bank_segmentation.core.schema import PURCHASE_TYPES
+from bank_segmentation.spark.engine import computed_once
 from bank_segmentation.spark.medians import col, exact_medians
 
 
@@ -37,8 +40,7 @@ def profile_segments(
 ) -> pd.DataFrame:
     """The profiles table of every assigned customer, as ``core.profiles.build_segment_profiles`` makes it."""
     frame = customer_features.join(segment_assignments.select(id_column, SEGMENT), on=id_column, how="inner")
-    values = map_batches(frame, _values_with_segment, id_column, params, list(described))
-    values = computed_once(values)  # read by every aggregate below
+    values = computed_once(profile_values(frame, id_column, params, list(described)))  # read by every aggregate
     try:
         stats = segment_statistics(values, list(described))
         check_every_assigned_profiled(int(stats.customers.sum()), segment_assignments.count())
@@ -47,14 +49,24 @@ def profile_segments(
     return assemble_profiles(stats, params)
 
 
-def _values_with_segment(
-    batch: pd.DataFrame, id_column: str, params: Mapping[str, Any], described: list[str]
-) -> pd.DataFrame:
-    values = profile_values(batch, id_column, params)
-    values[SEGMENT] = batch[SEGMENT].to_numpy()
-    for column in described:
-        values[column] = described_text(batch, column).to_numpy()
-    return values
+def profile_values(frame: DataFrame, id_column: str, params: Mapping[str, Any], described: list[str]) -> DataFrame:
+    """``core.profiles.profile_values`` and ``described_text`` as Spark columns, with each customer's segment."""
+    excluded = {id_column, SEGMENT, *params.get("exclude", [])}
+    numeric = [
+        field.name
+        for field in frame.schema.fields
+        if isinstance(field.dataType, NumericType) and field.name not in excluded and not field.name.startswith("_")
+    ]
+    profiled = [col(c).cast("double").alias(c) for c in numeric]
+    if PURCHASE_TYPE in frame.columns:  # one-hot shares, as the pandas portfolio frame encodes them
+        kinds = zip(PURCHASE_TYPES, purchase_type_columns(), strict=True)
+        profiled += [
+            F.when(col(PURCHASE_TYPE) == kind, 1.0).otherwise(0.0).alias(column)
+            for kind, column in kinds
+            if column not in excluded
+        ]
+    texts = [F.coalesce(col(c).cast("string"), F.lit(MISSING_VALUE)).alias(c) for c in described]
+    return frame.select(F.col(SEGMENT), *profiled, *texts)
 
 
 def segment_statistics(values: DataFrame, described: list[str]) -> SegmentStatistics:
