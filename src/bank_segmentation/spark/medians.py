@@ -25,8 +25,8 @@ def exact_medians(
     Spark's exact ``percentile`` keeps every value of a group in one buffer (10M customers ran a 4 GB
     driver out of memory), so: approximate quantiles bracket each median; customers below a bracket and tied at
     its ends are counted, the distinct values strictly inside it (about ``2 * band`` of a group at most) come to
-    the driver with their counts, and the two middle order statistics are read off them. A bracket that misses them is widened until every bracket holds them.
-    An empty group's median is NaN.
+    the driver with their counts, and the two middle order statistics are read off them. A bracket that misses
+    them is widened until every bracket holds them. An empty group's median is NaN.
     """
     if by is None:
         frame, by = frame.withColumn(GROUP, F.lit(0)), GROUP
