@@ -23,6 +23,7 @@ from bank_segmentation.spark.datasets import SparkTable, active_spark
 from bank_segmentation.spark.imputation import fit_spark_imputer, impute_spark
 
 SCHEMA_SAMPLE_ROWS = 64  # rows a batch function is tried on to learn its output's Spark schema
+FIRST_CUSTOMERS_PER_PROFILE = 10  # customers read per distinct profile needed before deduplicating them all
 
 
 def validate(table: SparkTable, schema: Schema, validation: Mapping[str, Any]) -> tuple[DataFrame, pd.DataFrame, dict]:
@@ -68,10 +69,13 @@ def computed_once(frame: DataFrame) -> DataFrame:
     return frame.persist(StorageLevel.DISK_ONLY)
 
 
-def distinct_profiles(model_input: DataFrame, schema: Schema) -> int:
-    """Distinct customer profiles (every column but the id), counted by Spark."""
+def distinct_profiles(model_input: DataFrame, schema: Schema, enough: int) -> int:
+    """Distinct customer profiles (every column but the id): exact below ``enough``; at least ``enough`` once the
+    first customers hold that many (the usual case, decided without deduplicating every customer)."""
     profile = [c for c in model_input.columns if c not in (schema.id_column, POSITION)]
-    return model_input.select(*profile).distinct().count()
+    first = model_input.select(*profile).limit(enough * FIRST_CUSTOMERS_PER_PROFILE).toPandas()
+    found = len(first.drop_duplicates())
+    return found if found >= enough else model_input.select(*profile).distinct().count()
 
 
 def missing_counts(frame: DataFrame, columns: list[str]) -> dict[str, int]:

@@ -94,7 +94,8 @@ def check_segmentable(
         from bank_segmentation.spark import engine
 
         model_input = engine.computed_once(model_input)  # counted here and written next: the KPIs run once
-        n_rows, distinct = validation_report["rows_kept"], engine.distinct_profiles(model_input, schema)
+        n_rows = validation_report["rows_kept"]
+        distinct = engine.distinct_profiles(model_input, schema, validation["min_distinct_customers"])
     else:
         profiles = model_input.drop(columns=schema.id_column)
         n_rows, distinct = len(model_input), int(pd.util.hash_pandas_object(profiles, index=False).nunique())
