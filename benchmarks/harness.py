@@ -122,6 +122,7 @@ def run_measured(command: Sequence[str], cwd: Path, env: Mapping[str, str], time
         proc = subprocess.Popen(list(command), cwd=cwd, env=dict(env), stdout=out, stderr=err)
         deadline = start + timeout
         peak_tree = peak_pss = 0.0
+        timeline = [("seconds", "tree_rss_mb", "tree_pss_mb", "processes")]
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
@@ -130,10 +131,13 @@ def run_measured(command: Sequence[str], cwd: Path, env: Mapping[str, str], time
                 proc.kill()
                 pid, status, usage = os.wait4(proc.pid, 0)
                 break
-            rss, pss = tree_memory_mb(proc.pid)
+            rss, pss, processes = tree_memory(proc.pid)
             peak_tree, peak_pss = max(peak_tree, rss), max(peak_pss, pss)
+            timeline.append((round(time.perf_counter() - start, 1), round(rss), round(pss), processes))
             time.sleep(0.1)
         wall = time.perf_counter() - start
+    # when the memory peaked, and in how many processes (a memory target is read against this, not the peak alone)
+    (cwd / "benchmark_memory.csv").write_text("\n".join(",".join(map(str, row)) for row in timeline) + "\n")
     proc.returncode = os.waitstatus_to_exitcode(status)
     tail = err_path.read_text(errors="replace")[-3000:] if proc.returncode else ""
     return Measured(
@@ -148,13 +152,8 @@ def run_measured(command: Sequence[str], cwd: Path, env: Mapping[str, str], time
     )
 
 
-def tree_rss_mb(root: int) -> float:
-    """Resident memory of a process and all its descendants now, in MB (Linux /proc; 0 elsewhere)."""
-    return tree_memory_mb(root)[0]
-
-
-def tree_memory_mb(root: int) -> tuple[float, float]:
-    """Resident and proportional memory (RSS, PSS) of a process and all its descendants now, in MB (Linux)."""
+def tree_memory(root: int) -> tuple[float, float, int]:
+    """RSS and PSS (MB) of a process and all its descendants now, and how many processes they are (Linux)."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
@@ -167,13 +166,14 @@ def tree_memory_mb(root: int) -> tuple[float, float]:
             rss[int(entry.name)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
         except (OSError, ValueError, IndexError):
             continue
-    total, pss, todo = 0, 0, [root]
+    total, pss, todo, processes = 0, 0, [root], 0
     while todo:
         pid = todo.pop()
         total += rss.get(pid, 0)
         pss += _pss_bytes(pid)
+        processes += pid in rss
         todo.extend(children.get(pid, []))
-    return total / 1024**2, pss / 1024**2
+    return total / 1024**2, pss / 1024**2, processes
 
 
 def _pss_bytes(pid: int) -> int:

@@ -114,3 +114,47 @@ def test_spark_campaign_list_and_memberships_hold_every_customer(both_engines):
     assert list(memberships.columns) == ["CUST_ID", "segment", "segment_name", "archetype", "source"]
     assert len(memberships) == len(campaign) and set(memberships["source"]) == {"training"}
     assert (memberships.set_index("CUST_ID")["segment_name"] == named.reindex(memberships["CUST_ID"])).all()
+
+
+@pytest.fixture(scope="module")
+def both_scorings(both_engines, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The Spark-trained project scored twice from the same published set: by pandas, then by Spark."""
+    _, _, trained = both_engines
+    pandas_scoring = Path(shutil.copytree(trained, tmp_path_factory.mktemp("pandas_scoring") / "project"))
+    spark_scoring = Path(shutil.copytree(trained, tmp_path_factory.mktemp("spark_scoring") / "project"))
+    for project, args in ((pandas_scoring, ()), (spark_scoring, ("--env", "spark"))):
+        run = kedro_run(project, *args, "--pipelines", "scoring")
+        assert run.returncode == 0, run.stderr[-3000:]
+    return pandas_scoring, spark_scoring
+
+
+def report(project: Path, name: str) -> dict:
+    return json.loads((project / f"data/08_reporting/{name}.json").read_text())
+
+
+def test_spark_scores_every_customer_as_pandas_does(both_scorings):
+    pandas_project, spark_project = both_scorings
+    expected = pd.read_csv(published(pandas_project, "scored_customers"), dtype={"CUST_ID": str})
+    folder = published(spark_project, "scored_customers")
+    assert sorted(p.name for p in folder.glob("segment=*")), "partitioned by segment"
+    scored = pd.read_parquet(folder).astype({"segment": "int64"})
+    assert list(scored.columns) == [c for c in expected.columns if c != "segment"] + ["segment"]
+    expected, scored = expected.set_index("CUST_ID").sort_index(), scored.set_index("CUST_ID").sort_index()
+    assert scored.index.equals(expected.index)  # every scored customer, once
+    exact = ["segment", "second_closest_segment", "segment_name", "recommended_action", "outside_training"]
+    exact += ["why", "rules_agree", "previous_segment_name", "movement"]
+    for column in exact:
+        left, right = scored[column].astype("string").fillna(""), expected[column].astype("string").fillna("")
+        assert (left == right).all(), column
+    for column in ("distance_to_centroid", "distance_percentile"):
+        assert scored[column].to_numpy() == pytest.approx(expected[column].to_numpy(), abs=1e-9), column
+
+    assert report(spark_project, "migration") == report(pandas_project, "migration")
+    spark_drift, pandas_drift = report(spark_project, "drift"), report(pandas_project, "drift")
+    for key in ("n_training", "n_scored", "segment_shares", "max_share_shift", "outside_training"):
+        assert spark_drift[key] == pandas_drift[key], key
+    # bin edges: approximate quantiles on Spark, interpolated ones in pandas
+    for column, row in pandas_drift["features"].items():
+        assert spark_drift["features"][column]["psi"] == pytest.approx(row["psi"], abs=0.02), column
+    memberships = pd.read_parquet(published(spark_project, "segment_memberships"))
+    assert set(memberships["source"]) == {"scoring"} and len(memberships) == len(scored)

@@ -18,6 +18,7 @@ from bank_segmentation.core.settings import Schema
 NEW, LEFT, REJECTED = "(new)", "(left)", "(rejected)"
 STAYED, MOVED, ARRIVED = "stayed", "moved", "new"  # a scored customer's movement
 MEMBERSHIP_COLUMNS = ["segment", "segment_name", "archetype", "source"]
+CUSTOMERS = "customers"  # a pair count's number of customers
 
 
 def memberships(assignments: pd.DataFrame, package: Mapping[str, Any], schema: Schema, source: str) -> pd.DataFrame:
@@ -58,25 +59,37 @@ def measure_migration(
             "to": list(now) + [REJECTED if customer in rejected else LEFT for customer in gone],
         }
     )
-    matrix = pd.crosstab(pairs["from"], pairs["to"])
+    counts = pairs.groupby(["from", "to"]).size().rename(CUSTOMERS).reset_index()
+    return migration_report(counts, segment_archetypes(previous, current), previous_source(previous), params)
+
+
+def migration_report(
+    pairs: pd.DataFrame, archetypes: Mapping[str, str], source: str | None, params: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The migration report from its pair counts (``from``, ``to``, ``customers``: a customer's segment name last
+    time or ``(new)``, now or ``(left)``/``(rejected)``), whichever engine counted them."""
+    pairs = pairs.astype({"from": str, "to": str, CUSTOMERS: "int64"})
+    before = pairs[pairs["from"] != NEW].groupby("from")[CUSTOMERS].sum()
+    now = pairs[~pairs["to"].isin([LEFT, REJECTED])].groupby("to")[CUSTOMERS].sum()
+    matrix = pairs.pivot_table(index="from", columns="to", values=CUSTOMERS, aggfunc="sum", fill_value=0)
     # the same segment order on both axes (last time's sizes, then segments that are new now): stayers on the diagonal
     names = list(dict.fromkeys([*_by_size(before), *_by_size(now)]))
-    rows = [*(name for name in names if name in set(before)), NEW]
-    columns = [*(name for name in names if name in set(now)), LEFT, REJECTED]
+    rows = [*(name for name in names if name in before.index), NEW]
+    columns = [*(name for name in names if name in now.index), LEFT, REJECTED]
     matrix = matrix.reindex(index=rows, columns=columns, fill_value=0)
     known = pairs[(pairs["from"] != NEW) & ~pairs["to"].isin([LEFT, REJECTED])]
+    stayed = known["from"] == known["to"]
     counts = {
-        "previous": int(len(before)),
-        "scored": int(len(now)),
-        STAYED: int((known["from"] == known["to"]).sum()),
-        MOVED: int((known["from"] != known["to"]).sum()),
-        ARRIVED: int((pairs["from"] == NEW).sum()),
-        "left": int((pairs["to"] == LEFT).sum()),
-        "rejected": int((pairs["to"] == REJECTED).sum()),
+        "previous": int(before.sum()),
+        "scored": int(now.sum()),
+        STAYED: int(known.loc[stayed, CUSTOMERS].sum()),
+        MOVED: int(known.loc[~stayed, CUSTOMERS].sum()),
+        ARRIVED: int(pairs.loc[pairs["from"] == NEW, CUSTOMERS].sum()),
+        "left": int(pairs.loc[pairs["to"] == LEFT, CUSTOMERS].sum()),
+        "rejected": int(pairs.loc[pairs["to"] == REJECTED, CUSTOMERS].sum()),
     }
-    archetypes = _archetypes(previous, current)
     return {
-        "previous_source": _source(previous),
+        "previous_source": source,
         "counts": counts,
         "moved_share": counts[MOVED] / max(counts[STAYED] + counts[MOVED], 1),
         "matrix": {
@@ -90,15 +103,18 @@ def measure_migration(
     }
 
 
-def _by_size(names: pd.Series) -> list[str]:
-    return [str(name) for name in names.value_counts().index]
+def _by_size(sizes: pd.Series) -> list[str]:
+    """Names by size, largest first; ties in name order."""
+    ordered = sizes.rename_axis("name").reset_index(name="n").sort_values(["n", "name"], ascending=[False, True])
+    return [str(name) for name in ordered["name"]]
 
 
 def _row_shares(matrix: pd.DataFrame) -> pd.DataFrame:
     return matrix.div(matrix.sum(axis=1).where(lambda total: total > 0, 1), axis=0)
 
 
-def _source(previous: pd.DataFrame) -> str | None:
+def previous_source(previous: pd.DataFrame) -> str | None:
+    """Where most customers of last time were segmented (training or scoring); None for no memberships."""
     if previous.empty or "source" not in previous:
         return None
     return str(previous["source"].mode().iloc[0])
@@ -107,15 +123,14 @@ def _source(previous: pd.DataFrame) -> str | None:
 def _flows(known: pd.DataFrame, before: pd.Series, top: int) -> list[dict[str, Any]]:
     """The largest moves between two segments, with their share of the segment they left."""
     moved = known[known["from"] != known["to"]]
-    sizes = before.value_counts()
-    flows = moved.groupby(["from", "to"]).size().sort_values(ascending=False, kind="stable").head(top)
+    flows = moved.groupby(["from", "to"])[CUSTOMERS].sum().sort_values(ascending=False, kind="stable").head(top)
     return [
-        {"from": origin, "to": target, "customers": int(n), "share_of_from": round(n / sizes[origin], 4)}
+        {"from": origin, "to": target, "customers": int(n), "share_of_from": round(n / before[origin], 4)}
         for (origin, target), n in flows.items()
     ]
 
 
-def _archetypes(*frames: pd.DataFrame) -> dict[str, str]:
+def segment_archetypes(*frames: pd.DataFrame) -> dict[str, str]:
     """Segment name -> archetype key, from both memberships (a table without archetypes has none)."""
     pairs = pd.concat([f[["segment_name", "archetype"]] for f in frames if not f.empty and "archetype" in f])
     pairs = pairs.dropna().drop_duplicates("segment_name")
@@ -135,11 +150,13 @@ def _watched(
     moves = known[
         (known["from"] != known["to"]) & matches(known["from"], rule["from"]) & matches(known["to"], rule["to"])
     ]
-    watched_before = int(matches(before, rule["from"]).sum())
-    flows = moves.groupby(["from", "to"]).size().sort_values(ascending=False, kind="stable")
+    names_before = before.index.to_series(index=before.index)
+    watched_before = int(before[matches(names_before, rule["from"])].sum())
+    flows = moves.groupby(["from", "to"])[CUSTOMERS].sum().sort_values(ascending=False, kind="stable")
+    customers = int(moves[CUSTOMERS].sum())
     return {
         "name": rule["name"],
-        "customers": int(len(moves)),
-        "share_of_from": round(len(moves) / watched_before, 4) if watched_before else 0.0,
+        "customers": customers,
+        "share_of_from": round(customers / watched_before, 4) if watched_before else 0.0,
         "flows": [{"from": a, "to": b, "customers": int(n)} for (a, b), n in flows.items()],
     }

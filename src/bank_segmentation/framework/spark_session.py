@@ -22,6 +22,7 @@ logger = logging.getLogger(__name__)
 
 QUIET = {"spark.ui.showConsoleProgress": "false"}  # the run's own progress lines are the story
 LOG4J2 = Path(__file__).with_name("spark_log4j2.properties")  # Spark's JVM logs errors only
+DRIVER_JAVA_OPTIONS = "spark.driver.extraJavaOptions"  # spark.yml's options are added to the logging one
 
 
 def start_spark(settings: Mapping[str, Any]) -> Any:
@@ -38,8 +39,9 @@ def start_spark(settings: Mapping[str, Any]) -> Any:
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # no "hostname resolves to a loopback" warning
         # Spark's Python workers are other processes: the warning filter reaches them through the environment
         os.environ.setdefault("PYTHONWARNINGS", f"ignore:{PYSPARK_ON_PANDAS_3}:FutureWarning")
-    quiet = {**QUIET, "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile=file:{LOG4J2}"}
-    for key, value in {**quiet, **dict(settings.get("conf") or {})}.items():
+    conf = {**QUIET, **dict(settings.get("conf") or {})}
+    java_options = f"-Dlog4j2.configurationFile=file:{LOG4J2} {conf.get(DRIVER_JAVA_OPTIONS, '')}".strip()
+    for key, value in {**conf, DRIVER_JAVA_OPTIONS: java_options}.items():
         builder = builder.config(key, str(value))
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel(str(settings.get("log_level", "ERROR")))

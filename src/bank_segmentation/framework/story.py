@@ -213,7 +213,7 @@ class RunStoryHook:
         if "model_selection" in outputs:
             logger.info(model_line(outputs["model_selection"]))
             self._name_run(outputs["model_selection"])
-        for name in ("segment_catalogue", "scored_customers", "segment_migration"):
+        for name in ("segment_catalogue", "drift_report", "segment_migration"):
             if name in outputs:
                 self._found[name] = outputs[name]
         # Kedro interleaves the stages' nodes: a stage's time is the sum of its nodes' times
@@ -230,10 +230,10 @@ class RunStoryHook:
         if catalogue is not None:
             lines += ["", f"{len(catalogue['segments'])} segments of {catalogue['customers']:,} customers:"]
             lines += [*segment_table(catalogue), ""]
-        scored = self._found.get("scored_customers")
-        if scored is not None:
-            outside = int(scored["outside_training"].sum()) if "outside_training" in scored else 0
-            lines += ["", f"Scored {len(scored):,} customers, {outside:,} outside what the model was trained on."]
+        drift = self._found.get("drift_report")  # counted by either engine, unlike the scored customers' rows
+        if drift is not None:
+            scored, outside = drift["n_scored"], drift["outside_training"]["n_flagged"]
+            lines += ["", f"Scored {scored:,} customers, {outside:,} outside what the model was trained on."]
             lines += [*migration_lines(self._found.get("segment_migration")), ""]
         if not lines:
             return

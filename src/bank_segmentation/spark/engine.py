@@ -16,6 +16,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from threadpoolctl import threadpool_limits
 
+from bank_segmentation.core.assignment import assign_segments
 from bank_segmentation.core.imputation import CustomerImputer
 from bank_segmentation.core.settings import Schema
 from bank_segmentation.spark.contract import POSITION, validate_spark_table
@@ -62,6 +63,15 @@ def map_batches(frame: DataFrame, transform: Callable[..., pd.DataFrame], *args:
                 yield positioned(batch)
 
     return frame.mapInPandas(batches, schema)
+
+
+def assign(model: Any, model_input: DataFrame, schema: Schema) -> DataFrame:
+    """Every customer's segment, distance to its centre and second-closest segment, batch by batch."""
+    return map_batches(model_input, _assign_batch, model, schema)
+
+
+def _assign_batch(model_input: pd.DataFrame, model: Any, schema: Schema) -> pd.DataFrame:
+    return assign_segments(model, model_input, schema)
 
 
 def computed_once(frame: DataFrame) -> DataFrame:

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bank_segmentation.pipelines.scoring.nodes import population_stability_index
+from bank_segmentation.core.drift import population_stability_index
 from tests.conftest import read_output, run_default
 from tests.pipelines.scoring.conftest import FAST_TRAINING
 

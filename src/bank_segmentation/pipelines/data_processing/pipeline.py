@@ -51,7 +51,8 @@ def create_cleaning_pipeline() -> Pipeline:
                 outputs="model_input_unchecked",
                 name="build_model_input",
             ),
-        ]
+        ],
+        tags=[FULL_SCALE],  # on Spark, every customer (training's and those scored)
     )
 
 

@@ -6,28 +6,24 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from bank_segmentation.core.assignment import assign_segments, with_carried_columns
+from bank_segmentation.core.drift import (
+    outside_training_summary,
+    population_stability_index,
+    segment_counts,
+    segment_share_shift,
+)
 from bank_segmentation.core.migration import measure_migration, memberships, movements
-from bank_segmentation.core.package import distance_thresholds, training_percentile, training_shares
+from bank_segmentation.core.package import distance_thresholds, training_percentile
 from bank_segmentation.core.serving import why_columns
 from bank_segmentation.core.settings import Schema
 from bank_segmentation.core.spreadsheet import spreadsheet_safe
 from bank_segmentation.framework import tracking
+from bank_segmentation.spark import on_spark
 
 logger = logging.getLogger(__name__)
-
-
-def population_stability_index(expected: np.ndarray, actual: np.ndarray, bins: int, eps: float) -> float:
-    """PSI of ``actual`` against ``expected``, on the expected population's quantile bins."""
-    edges = np.unique(np.quantile(expected, np.linspace(0, 1, bins + 1)[1:-1]))
-    expected_share = np.bincount(np.searchsorted(edges, expected, side="right"), minlength=len(edges) + 1)
-    actual_share = np.bincount(np.searchsorted(edges, actual, side="right"), minlength=len(edges) + 1)
-    expected_share = np.clip(expected_share / max(len(expected), 1), eps, None)
-    actual_share = np.clip(actual_share / max(len(actual), 1), eps, None)
-    return float(np.sum((actual_share - expected_share) * np.log(actual_share / expected_share)))
 
 
 def _drift_level(psi: float, thresholds: dict[str, float]) -> str:
@@ -37,24 +33,12 @@ def _drift_level(psi: float, thresholds: dict[str, float]) -> str:
     return "moderate" if psi >= thresholds["moderate"] else "stable"
 
 
-def _segment_share_shift(package: Mapping[str, Any], scored: pd.DataFrame) -> list[dict[str, Any]]:
-    """Share of every segment among training and scored customers, and the shift between them."""
-    training_share = training_shares(package)
-    scored_share = scored["segment"].value_counts(normalize=True)
-    segments = sorted(set(training_share.index) | set(scored_share.index))
-    return [
-        {
-            "segment": int(seg),
-            "training_share": round(float(training_share.get(seg, 0.0)), 6),
-            "scored_share": round(float(scored_share.get(seg, 0.0)), 6),
-            "shift": round(float(scored_share.get(seg, 0.0) - training_share.get(seg, 0.0)), 6),
-        }
-        for seg in segments
-    ]
-
-
 def score_customers(segmentation_package: Mapping[str, Any], model_input: pd.DataFrame, schema: Schema) -> pd.DataFrame:
     """Segment, distance and second-closest segment of every new customer, with the published model."""
+    if on_spark(model_input):
+        from bank_segmentation.spark import engine
+
+        return engine.assign(segmentation_package["model"], model_input, schema)
     return assign_segments(segmentation_package["model"], model_input, schema)
 
 
@@ -62,6 +46,11 @@ def flag_outside_training(
     scored_assignments: pd.DataFrame, segmentation_package: Mapping[str, Any], outside_training: dict[str, Any]
 ) -> pd.DataFrame:
     """Flag scored customers farther from their segment's centre than training customers were."""
+    if on_spark(scored_assignments):
+        from bank_segmentation.spark import engine
+
+        flagged = engine.map_batches(scored_assignments, flag_outside_training, segmentation_package, outside_training)
+        return engine.computed_once(flagged)  # read by the export, the drift and the memberships
     threshold = scored_assignments["segment"].map(distance_thresholds(segmentation_package, outside_training))
     # A segment no training customer was in has no threshold (NaN): nothing vouches for its customers.
     outside = ~(scored_assignments["distance_to_centroid"] <= threshold)
@@ -69,39 +58,6 @@ def flag_outside_training(
         outside_training=outside.to_numpy(),
         distance_percentile=training_percentile(segmentation_package, scored_assignments),
     )
-
-
-def _psi_by_feature(
-    training_input: pd.DataFrame, scoring_input: pd.DataFrame, id_column: str, drift: dict[str, Any]
-) -> dict[str, float]:
-    """PSI of every model-input feature, scored against training customers."""
-    return {
-        col: round(
-            population_stability_index(
-                training_input[col].to_numpy(), scoring_input[col].to_numpy(), drift["bins"], drift["epsilon"]
-            ),
-            6,
-        )
-        for col in training_input.columns
-        if col != id_column
-    }
-
-
-def _outside_training_summary(
-    scored_assignments: pd.DataFrame, package: Mapping[str, Any], outside_training: dict[str, Any]
-) -> dict[str, Any]:
-    """How many scored customers lie outside what training saw, per segment, with the thresholds used."""
-    flagged = scored_assignments["outside_training"]
-    per_segment = scored_assignments.loc[flagged, "segment"].value_counts()
-    thresholds = distance_thresholds(package, outside_training)
-    return {
-        "quantile": outside_training["quantile"],
-        "factor": outside_training["factor"],
-        "n_flagged": int(flagged.sum()),
-        "share": round(float(flagged.mean()) if len(flagged) else 0.0, 6),
-        "by_segment": {int(seg): int(n) for seg, n in per_segment.sort_index().items()},
-        "distance_thresholds": {int(seg): round(float(value), 6) for seg, value in thresholds.items()},
-    }
 
 
 def _columns_at(report: dict[str, Any], level: str) -> str:
@@ -147,12 +103,27 @@ def measure_drift(
     outside_training: dict[str, Any],
 ) -> dict[str, Any]:
     """PSI per feature, the shift in segment shares and the customers outside training, scored vs training."""
-    psi = _psi_by_feature(training_input, scoring_input, schema.id_column, drift)
-    shifts = _segment_share_shift(segmentation_package, scored_assignments)
+    if on_spark(scoring_input):
+        from bank_segmentation.spark import scoring
+
+        psi = scoring.psi_by_feature(training_input, scoring_input, schema.id_column, drift["bins"], drift["epsilon"])
+        counts = scoring.segment_counts(scored_assignments)
+        n_training, n_scored = training_input.count(), scoring_input.count()
+    else:
+        psi = {
+            col: population_stability_index(
+                training_input[col].to_numpy(), scoring_input[col].to_numpy(), drift["bins"], drift["epsilon"]
+            )
+            for col in training_input.columns
+            if col != schema.id_column and col in scoring_input.columns  # not the row positions a Spark run keeps
+        }
+        counts, n_training, n_scored = segment_counts(scored_assignments), len(training_input), len(scoring_input)
+    psi = {col: round(value, 6) for col, value in psi.items()}
+    shifts = segment_share_shift(segmentation_package, counts)
     worst = max(psi, key=psi.get)
     report = {
-        "n_training": len(training_input),
-        "n_scored": len(scoring_input),
+        "n_training": n_training,
+        "n_scored": n_scored,
         "psi_thresholds": drift["psi_thresholds"],
         "features": {
             col: {"psi": value, "level": _drift_level(value, drift["psi_thresholds"])} for col, value in psi.items()
@@ -160,7 +131,7 @@ def measure_drift(
         "max_psi": {"feature": worst, "psi": psi[worst]},
         "segment_shares": shifts,
         "max_share_shift": max(abs(row["shift"]) for row in shifts),
-        "outside_training": _outside_training_summary(scored_assignments, segmentation_package, outside_training),
+        "outside_training": outside_training_summary(counts, segmentation_package, outside_training),
     }
     _log_drift(report)
     return report
@@ -175,6 +146,17 @@ def export_scored_customers(
 ) -> pd.DataFrame:
     """Scored customers with the columns carried as written, their segment's name and recommended action, the
     rule they meet and their segment last time, safe to open in a spreadsheet."""
+    if on_spark(scored_assignments):
+        from bank_segmentation.spark import scoring
+
+        return scoring.export_batches(
+            scored_assignments,
+            customers_to_score_features,
+            previous_segment_memberships,
+            export_scored_customers,
+            segmentation_package,
+            schema,
+        )
     segments = segmentation_package["segments"][["segment", "name", "recommended_action"]]
     names = segments.rename(columns={"name": "segment_name"})
     named = scored_assignments.merge(names, on="segment", how="left", validate="many_to_one")
@@ -189,6 +171,10 @@ def record_scored_memberships(
     scored_assignments: pd.DataFrame, segmentation_package: Mapping[str, Any], schema: Schema
 ) -> pd.DataFrame:
     """The scored customers' segments, names and archetypes: what the next scoring run compares with."""
+    if on_spark(scored_assignments):
+        from bank_segmentation.spark import engine
+
+        return engine.map_batches(scored_assignments, memberships, segmentation_package, schema, "scoring")
     return memberships(scored_assignments, segmentation_package, schema, source="scoring")
 
 
@@ -201,7 +187,10 @@ def measure_segment_migration(
 ) -> dict[str, Any]:
     """Who stayed, moved, arrived or left since the customers were last segmented, and the watched moves."""
     rejected_ids = rejected_customers_to_score.get(schema.id_column, pd.Series(dtype=object)).astype("string")
-    report = measure_migration(
+    measure = measure_migration
+    if on_spark(segment_memberships):
+        from bank_segmentation.spark.scoring import measure_migration as measure
+    report = measure(
         previous_segment_memberships, segment_memberships, list(rejected_ids.dropna()), migration, schema.id_column
     )
     counts = report["counts"]

@@ -6,6 +6,8 @@ from typing import Any
 
 from kedro.pipeline import Node, Pipeline
 
+from bank_segmentation.spark import FULL_SCALE
+
 from .nodes import (
     export_scored_customers,
     flag_outside_training,
@@ -92,5 +94,5 @@ def create_pipeline(**kwargs: Any) -> Pipeline:
                 name="render_scoring_report",
             ),
         ],
-        tags=["scoring"],
+        tags=["scoring", FULL_SCALE],  # on Spark, every scored customer (nothing here needs the sample)
     )

@@ -53,9 +53,5 @@ def assign_customers(segmentation_model: Pipeline, model_input: pd.DataFrame, sc
     if on_spark(model_input):
         from bank_segmentation.spark import engine
 
-        return engine.map_batches(model_input, _assign_batch, segmentation_model, schema)
-    return assign_segments(segmentation_model, model_input, schema)
-
-
-def _assign_batch(model_input: pd.DataFrame, segmentation_model: Pipeline, schema: Schema) -> pd.DataFrame:
+        return engine.assign(segmentation_model, model_input, schema)
     return assign_segments(segmentation_model, model_input, schema)
