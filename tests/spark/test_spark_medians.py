@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from bank_segmentation.spark import medians
 from bank_segmentation.spark.medians import exact_medians
 
 
@@ -39,3 +40,12 @@ def test_grouped_and_whole_medians_equal_pandas(spark, card_columns: pd.DataFram
 
     whole = exact_medians(frame, columns).iloc[0]
     pd.testing.assert_series_equal(whole.astype(float), card_columns[columns].median(), check_names=False, rtol=0)
+
+
+def test_medians_bracketed_from_a_sample_are_exact(spark, card_columns: pd.DataFrame, monkeypatch) -> None:
+    """Brackets read off a small seeded sample (as on a large table) still give pandas' exact medians."""
+    monkeypatch.setattr(medians, "BRACKET_SAMPLE_ROWS", 500)
+    columns = [c for c in card_columns.columns if c != "group"]
+    grouped = exact_medians(spark.createDataFrame(card_columns), columns, "group")
+    expected = card_columns.groupby("group")[columns].median()
+    pd.testing.assert_frame_equal(grouped.astype(float), expected.astype(float), check_names=False, rtol=0, atol=0)

@@ -74,6 +74,14 @@ def _assign_batch(model_input: pd.DataFrame, model: Any, schema: Schema) -> pd.D
     return assign_segments(model, model_input, schema)
 
 
+def materialized(frame: DataFrame) -> DataFrame:
+    """``frame`` computed now, whole, and kept on local disk: the steps after it read it, and a step that reads
+    only its first rows never stops its Python workers midway (each stopped worker prints a broken pipe)."""
+    kept = computed_once(frame)
+    kept.count()
+    return kept
+
+
 def computed_once(frame: DataFrame) -> DataFrame:
     """``frame`` kept on local disk once computed: the steps after it read it rather than compute it again."""
     return frame.persist(StorageLevel.DISK_ONLY)

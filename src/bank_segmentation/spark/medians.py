@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 GROUP = "_group"  # the grouping column of a whole-frame median
-BRACKET_ACCURACY = 1_000  # percentile_approx accuracy: the bracket's rank error is at most 1/1,000 of a group
+BRACKET_SAMPLE_ROWS = 200_000  # the brackets are read off a seeded sample of this many rows of a larger frame
+BRACKET_SAMPLE_SEED = 20240601
+BRACKET_SIGMAS = 5  # a bracket reaches this many standard errors of the sample median's rank either side
 
 
 def col(name: str) -> Column:
@@ -23,20 +26,27 @@ def exact_medians(
     """Each column's exact median per value of ``by`` (or over the whole frame): groups x columns.
 
     Spark's exact ``percentile`` keeps every value of a group in one buffer (10M customers ran a 4 GB
-    driver out of memory), so: approximate quantiles bracket each median; customers below a bracket and tied at
-    its ends are counted, the distinct values strictly inside it (about ``2 * band`` of a group at most) come to
-    the driver with their counts, and the two middle order statistics are read off them. A bracket that misses
-    them is widened until every bracket holds them. An empty group's median is NaN.
+    driver out of memory), so: a seeded sample's quantiles bracket each median; customers below a bracket and
+    tied at its ends are counted, the distinct values strictly inside it (about ``2 * band`` of a group, more
+    for a small group's sampling error) come to the driver with their counts, and the two middle order
+    statistics are read off them. A bracket that misses them is widened until every bracket holds them. An
+    empty group's median is NaN.
     """
     if by is None:
         frame, by = frame.withColumn(GROUP, F.lit(0)), GROUP
     if sizes is None:  # values per group and column (``n<i>``), unless the caller counted them already
         sizes = frame.groupBy(by).agg(*(F.count(col(c)).alias(f"n{i}") for i, c in enumerate(columns))).toPandas()
         sizes = sizes.set_index(by).sort_index()
+    rows = int(sizes.max(axis=1).sum())
+    picked = frame.select(by, *(col(c) for c in columns))
+    if rows > BRACKET_SAMPLE_ROWS:
+        picked = picked.sample(fraction=BRACKET_SAMPLE_ROWS / rows, seed=BRACKET_SAMPLE_SEED)
+    sample = picked.toPandas()
     medians = pd.DataFrame(index=sizes.index, columns=columns, dtype=float)
     pending = {(group, i) for group in sizes.index for i in range(len(columns)) if sizes.at[group, f"n{i}"] > 0}
     while pending:
-        found = _bracketed_medians(frame, columns, by, sizes, band)
+        bounds = _brackets(sample, sizes.index, columns, by, band, sampled=rows > BRACKET_SAMPLE_ROWS)
+        found = _bracketed_medians(frame, columns, by, sizes, bounds)
         for group, i in list(pending):
             if (group, i) in found:
                 medians.at[group, columns[i]] = found[(group, i)]
@@ -47,19 +57,34 @@ def exact_medians(
     return medians
 
 
-def _bracketed_medians(
-    frame: DataFrame, columns: list[str], by: str, sizes: pd.DataFrame, band: float
-) -> dict[tuple[Any, int], float]:
-    """The medians whose order statistics fall inside this band's brackets, by (group, column index)."""
-    quantiles = [max(0.5 - band, 0.0), min(0.5 + band, 1.0)]
-    brackets = frame.groupBy(by).agg(
-        *(F.percentile_approx(col(c), quantiles, BRACKET_ACCURACY).alias(f"q{i}") for i, c in enumerate(columns))
+def _brackets(
+    sample: pd.DataFrame, groups: pd.Index, columns: list[str], by: str, band: float, sampled: bool
+) -> pd.DataFrame:
+    """Per group, each column's bracket (``lo<i>``, ``hi<i>``) around its median, read off the sample: wider for a
+    group with few sampled rows; unbounded at the widest band, or where the sample holds no value."""
+    parts = dict(iter(sample.groupby(by)))
+    rows = []
+    for group in groups:
+        part = parts.get(group, sample.iloc[:0])
+        row: dict[str, Any] = {by: group}
+        for i, column in enumerate(columns):
+            values = part[column].dropna().to_numpy(dtype=float)
+            half = band + (BRACKET_SIGMAS * 0.5 / np.sqrt(len(values)) if sampled and len(values) else 0.0)
+            if band >= 0.5 or not len(values) or half >= 0.5:
+                row[f"lo{i}"], row[f"hi{i}"] = -np.inf, np.inf
+            else:
+                row[f"lo{i}"] = float(np.quantile(values, 0.5 - half, method="lower"))
+                row[f"hi{i}"] = float(np.quantile(values, 0.5 + half, method="higher"))
+        rows.append(row)
+    return pd.DataFrame(
+        rows, columns=[by, *(f"lo{i}" for i in range(len(columns))), *(f"hi{i}" for i in range(len(columns)))]
     )
-    bounds = brackets.select(
-        by,
-        *(F.col(f"q{i}")[0].alias(f"lo{i}") for i in range(len(columns))),
-        *(F.col(f"q{i}")[1].alias(f"hi{i}") for i in range(len(columns))),
-    ).toPandas()  # computed once (two passes below use it), a row per group
+
+
+def _bracketed_medians(
+    frame: DataFrame, columns: list[str], by: str, sizes: pd.DataFrame, bounds: pd.DataFrame
+) -> dict[tuple[Any, int], float]:
+    """The medians whose order statistics fall inside their brackets, by (group, column index)."""
     joined = frame.join(F.broadcast(frame.sparkSession.createDataFrame(bounds)), on=by)
     # customers below each bracket and tied at its ends are counted: a column where most customers tie (tenure 12,
     # a frequency of 0) has its bracket's end at the tie, and millions of customers there are one count

@@ -93,8 +93,7 @@ def check_segmentable(
     if on_spark(model_input):
         from bank_segmentation.spark import engine
 
-        model_input = engine.computed_once(model_input)  # counted here and written next: the KPIs run once
-        n_rows = validation_report["rows_kept"]
+        n_rows = validation_report["rows_kept"]  # the distinct check reads the first customers only: not persisted
         distinct = engine.distinct_profiles(model_input, schema, validation["min_distinct_customers"])
     else:
         profiles = model_input.drop(columns=schema.id_column)

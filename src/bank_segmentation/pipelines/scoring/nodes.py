@@ -38,7 +38,7 @@ def score_customers(segmentation_package: Mapping[str, Any], model_input: pd.Dat
     if on_spark(model_input):
         from bank_segmentation.spark import engine
 
-        return engine.assign(segmentation_package["model"], model_input, schema)
+        return engine.materialized(engine.assign(segmentation_package["model"], model_input, schema))
     return assign_segments(segmentation_package["model"], model_input, schema)
 
 
@@ -50,7 +50,7 @@ def flag_outside_training(
         from bank_segmentation.spark import engine
 
         flagged = engine.map_batches(scored_assignments, flag_outside_training, segmentation_package, outside_training)
-        return engine.computed_once(flagged)  # read by the export, the drift and the memberships
+        return engine.materialized(flagged)  # read by the export, the drift and the memberships
     threshold = scored_assignments["segment"].map(distance_thresholds(segmentation_package, outside_training))
     # A segment no training customer was in has no threshold (NaN): nothing vouches for its customers.
     outside = ~(scored_assignments["distance_to_centroid"] <= threshold)
