@@ -14,9 +14,14 @@ from bank_segmentation.core.package import distance_thresholds, training_shares
 CUSTOMERS, OUTSIDE = "customers", "outside_training"  # columns of the per-segment counts
 
 
+def quantile_levels(bins: int) -> list[float]:
+    """The quantile levels of the inner edges of ``bins`` equal-population bins."""
+    return [float(level) for level in np.linspace(0, 1, bins + 1)[1:-1]]
+
+
 def quantile_edges(expected: np.ndarray, bins: int) -> np.ndarray:
     """The inner edges of the expected population's quantile bins (ties merge bins)."""
-    return np.unique(np.quantile(expected, np.linspace(0, 1, bins + 1)[1:-1]))
+    return np.unique(np.quantile(expected, quantile_levels(bins)))
 
 
 def bin_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:

@@ -38,14 +38,15 @@ def exact_medians(
         sizes = frame.groupBy(by).agg(*(F.count(col(c)).alias(f"n{i}") for i, c in enumerate(columns))).toPandas()
         sizes = sizes.set_index(by).sort_index()
     rows = int(sizes.max(axis=1).sum())
+    sampled = rows > BRACKET_SAMPLE_ROWS
     picked = frame.select(by, *(col(c) for c in columns))
-    if rows > BRACKET_SAMPLE_ROWS:
+    if sampled:
         picked = picked.sample(fraction=BRACKET_SAMPLE_ROWS / rows, seed=BRACKET_SAMPLE_SEED)
     sample = picked.toPandas()
     medians = pd.DataFrame(index=sizes.index, columns=columns, dtype=float)
     pending = {(group, i) for group in sizes.index for i in range(len(columns)) if sizes.at[group, f"n{i}"] > 0}
     while pending:
-        bounds = _brackets(sample, sizes.index, columns, by, band, sampled=rows > BRACKET_SAMPLE_ROWS)
+        bounds = _brackets(sample, sizes.index, columns, by, band, sampled)
         found = _bracketed_medians(frame, columns, by, sizes, bounds)
         for group, i in list(pending):
             if (group, i) in found:

@@ -11,7 +11,7 @@ import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from bank_segmentation.core.drift import CUSTOMERS, OUTSIDE, psi_from_counts
+from bank_segmentation.core.drift import CUSTOMERS, OUTSIDE, psi_from_counts, quantile_levels
 from bank_segmentation.core.migration import LEFT, NEW, REJECTED, migration_report, segment_archetypes
 from bank_segmentation.core.settings import Schema
 from bank_segmentation.spark.contract import POSITION
@@ -28,7 +28,7 @@ def psi_by_feature(training: DataFrame, scoring: DataFrame, id_column: str, bins
     """PSI of every model-input feature: the training population's quantile bins (approximate edges, one pass),
     customers counted per bin over every training and every scored customer."""
     columns = [c for c in training.columns if c not in (id_column, POSITION)]
-    quantiles = [float(q) for q in np.linspace(0, 1, bins + 1)[1:-1]]
+    quantiles = quantile_levels(bins)
     row = training.agg(
         *(F.percentile_approx(col(c), quantiles, EDGE_ACCURACY).alias(f"q{i}") for i, c in enumerate(columns))
     ).first()
